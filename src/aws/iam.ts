@@ -1,0 +1,114 @@
+/**
+ * The IAM reads iam-ssh needs, behind a small interface. Every list is read to its last
+ * page (IAM pages at 100 items by default), and every call is counted.
+ */
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { Config } from '../config/config';
+import { loadSdk } from './sdk';
+
+export interface IamUserRef {
+  userName: string;
+  userId: string;
+}
+
+export interface IamKeyBody {
+  id: string;
+  status: string;
+  body: string;
+}
+
+export interface IamDirectory {
+  listGroupMembers(group: string, signal?: AbortSignal): Promise<IamUserRef[]>;
+  listUsers(signal?: AbortSignal): Promise<IamUserRef[]>;
+  /** Ids of the user's SSH keys whose status is Active. */
+  listActiveKeyIds(userName: string, signal?: AbortSignal): Promise<string[]>;
+  getKey(userName: string, keyId: string, signal?: AbortSignal): Promise<IamKeyBody>;
+  /** API calls made so far, by operation name. */
+  readonly calls: Record<string, number>;
+}
+
+type IamSdk = typeof import('@aws-sdk/client-iam');
+/** Only `send` is used, so that a test can stand in for the client where the emulator cannot. */
+export type IamSender = Pick<IAMClient, 'send'>;
+
+/** Guards against a service that keeps answering IsTruncated (a bug, or an attack on the loop). */
+const MAX_PAGES = 10_000;
+
+export function iamDirectory(sdk: IamSdk, client: IamSender): IamDirectory {
+  const calls: Record<string, number> = {};
+  const send = async <T>(name: string, command: unknown, signal?: AbortSignal): Promise<T> => {
+    calls[name] = (calls[name] ?? 0) + 1;
+    return (await client.send(command as never, { abortSignal: signal })) as T;
+  };
+
+  async function paginate<P extends { IsTruncated?: boolean; Marker?: string }, I>(
+    name: string,
+    make: (marker: string | undefined) => unknown,
+    items: (page: P) => I[] | undefined,
+    signal?: AbortSignal,
+  ): Promise<I[]> {
+    const out: I[] = [];
+    let marker: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const res = await send<P>(name, make(marker), signal);
+      out.push(...(items(res) ?? []));
+      if (!res.IsTruncated) return out;
+      if (!res.Marker || res.Marker === marker) throw new Error(`${name}: truncated page without a new Marker`);
+      marker = res.Marker;
+    }
+    throw new Error(`${name}: more than ${MAX_PAGES} pages`);
+  }
+
+  const ref = (u: { UserName?: string; UserId?: string }): IamUserRef => {
+    if (!u.UserName || !u.UserId) throw new Error('IAM returned a user without UserName/UserId');
+    return { userName: u.UserName, userId: u.UserId };
+  };
+
+  return {
+    calls,
+    listGroupMembers: (group, signal) =>
+      paginate<import('@aws-sdk/client-iam').GetGroupResponse, IamUserRef>(
+        'GetGroup',
+        (Marker) => new sdk.GetGroupCommand({ GroupName: group, Marker }),
+        (p) => p.Users?.map(ref),
+        signal,
+      ),
+    listUsers: (signal) =>
+      paginate<import('@aws-sdk/client-iam').ListUsersResponse, IamUserRef>(
+        'ListUsers',
+        (Marker) => new sdk.ListUsersCommand({ Marker }),
+        (p) => p.Users?.map(ref),
+        signal,
+      ),
+    listActiveKeyIds: async (userName, signal) => {
+      const metas = await paginate<import('@aws-sdk/client-iam').ListSSHPublicKeysResponse, { id: string; status: string }>(
+        'ListSSHPublicKeys',
+        (Marker) => new sdk.ListSSHPublicKeysCommand({ UserName: userName, Marker }),
+        (p) => p.SSHPublicKeys?.map((k) => ({ id: k.SSHPublicKeyId ?? '', status: String(k.Status ?? '') })),
+        signal,
+      );
+      return metas.filter((k) => k.status === 'Active' && k.id !== '').map((k) => k.id);
+    },
+    getKey: async (userName, keyId, signal) => {
+      const res = await send<import('@aws-sdk/client-iam').GetSSHPublicKeyResponse>(
+        'GetSSHPublicKey',
+        new sdk.GetSSHPublicKeyCommand({ UserName: userName, SSHPublicKeyId: keyId, Encoding: 'SSH' }),
+        signal,
+      );
+      const k = res.SSHPublicKey;
+      return { id: keyId, status: String(k?.Status ?? ''), body: k?.SSHPublicKeyBody ?? '' };
+    },
+  };
+}
+
+/** Builds the real client from the Config. The SDK is loaded here, never at start-up. */
+export async function createIamDirectory(config: Config): Promise<IamDirectory> {
+  const sdk = await loadSdk.iam();
+  const client = new sdk.IAMClient({
+    region: config.awsRegion,
+    ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl } : {}),
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: config.iamRequestTimeoutMs, requestTimeout: config.iamRequestTimeoutMs },
+  });
+  return iamDirectory(sdk, client);
+}

@@ -1,0 +1,23 @@
+/**
+ * Lazy loading of the AWS SDK. Parsing the SDK costs tens of milliseconds; the keys cache-hit
+ * path must never pay it, so every SDK module is reached only through these functions.
+ */
+export const loadSdk = {
+  iam: async () => {
+    quietSdk();
+    return import('@aws-sdk/client-iam');
+  },
+  ssm: async () => {
+    quietSdk();
+    return import('@aws-sdk/client-ssm');
+  },
+};
+
+/**
+ * The SDK prints a Node-version deprecation notice on stderr in every process; on the login
+ * path that line would land in sshd's log at each login. This is a setting of the SDK's own,
+ * read when its client is constructed, not configuration of ours.
+ */
+function quietSdk(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+}

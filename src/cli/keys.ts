@@ -1,0 +1,196 @@
+/**
+ * `iam-ssh keys <user> [fingerprint]`: sshd's AuthorizedKeysCommand.
+ *
+ * Fails closed: on any expected failure it prints nothing and exits 0, so sshd simply falls
+ * through to its other methods. Order of checks, cheapest first: the name itself, the member
+ * list recorded by sync, the keys cache, and only then IAM.
+ */
+import { writeSync } from 'node:fs';
+import { defaults, type Config } from '../config/config';
+import { loadConfig } from '../config/load';
+import { stderrLogger } from '../util/log';
+import type { Logger } from '../util/log';
+import { errText } from '../util/log';
+import { isValidLocalName, checkLocalName, findIamName } from '../core/names';
+import { parsePublicKey, sameFingerprint } from '../core/ssh-key';
+import { authScope, freshness, type KeysCacheEntry, type CachedKey } from '../core/keys-cache-entry';
+import { KeysCache } from '../local/keys-cache';
+import { readSyncState } from '../local/sync-state';
+import { readMembers, writeMembers } from '../local/members-cache';
+import type { IamDirectory } from '../aws/iam';
+
+export interface KeysDeps {
+  config: Config;
+  log: Logger;
+  /** Built only on a cache miss, so the hit path never loads the SDK. */
+  iam: () => Promise<IamDirectory>;
+  out: (text: string) => void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const POLL_MS = 20;
+/** Time kept back from the budget to log and exit before the hard timer fires. */
+const MARGIN_MS = 250;
+
+type Source = 'hit' | 'miss' | 'stale' | 'waited';
+
+export async function runKeys(user: string, fingerprint: string | undefined, deps: KeysDeps): Promise<void> {
+  const { config, log } = deps;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const started = now();
+  const deadline = started + config.keysTimeoutMs - MARGIN_MS;
+
+  if (!isValidLocalName(user)) {
+    log.log('info', 'keys.refused', { user: printable(user), reason: `name ${checkLocalName(user)}` });
+    return;
+  }
+  if (fingerprint !== undefined && !FINGERPRINT.test(fingerprint)) {
+    log.log('warn', 'keys.fingerprint_ignored', { user, fingerprint: printable(fingerprint) });
+    fingerprint = undefined;
+  }
+  const scope = authScope(config.authorizedGroups, config.awsEndpointUrl);
+  const state = readSyncState(config.stateDir);
+  const recorded = state && state.scope === scope ? state : null;
+  if (recorded && !recorded.users.some((u) => u.localName === user)) {
+    log.log('info', 'keys.refused', { user, reason: 'not in the member list recorded by sync', state: recorded.writtenAt });
+    return;
+  }
+
+  const cache = new KeysCache(config.cacheDir);
+  const serve = (entry: KeysCacheEntry, source: Source, calls?: Record<string, number>) => {
+    let keys: CachedKey[] = entry.keys;
+    let matched: string | null = null;
+    if (fingerprint) {
+      keys = keys.filter((k) => sameFingerprint(k.fingerprint, fingerprint!));
+      matched = keys[0]?.id ?? null;
+    }
+    if (keys.length) deps.out(keys.map((k) => k.line + '\n').join(''));
+    log.log('info', 'keys.served', {
+      user, iamUser: entry.iamUser, source, ageMs: now() - entry.fetchedAt,
+      keys: keys.map((k) => ({ id: k.id, fingerprint: k.fingerprint })),
+      ...(fingerprint ? { requested: fingerprint, matchedKeyId: matched } : {}),
+      durationMs: now() - started, ...(calls ? { calls } : {}),
+    });
+  };
+
+  let cached = cache.read(user, scope);
+  if (cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(cached, 'hit');
+
+  // Single flight: one process refreshes, the others wait for its result.
+  let release: (() => void) | null = null;
+  let waited = false;
+  while (!(release = cache.tryLock(user, config.keysTimeoutMs))) {
+    waited = true;
+    if (now() + POLL_MS >= deadline) break;
+    await sleep(POLL_MS);
+    cached = cache.read(user, scope) ?? cached;
+    if (cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(cached, 'waited');
+  }
+  const fallBack = (reason: string, error?: unknown) => {
+    const usable = cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) !== 'expired';
+    log.log(usable ? 'warn' : 'error', usable ? 'keys.stale' : 'keys.failed_closed', {
+      user, reason, ...(error ? { error: errText(error) } : {}), durationMs: now() - started,
+    });
+    if (usable) serve(cached!, 'stale');
+  };
+  if (!release) return fallBack(waited ? 'another process holds the refresh lock past the budget' : 'cannot lock');
+  try {
+    // The holder we waited for may have refreshed just before releasing.
+    const fresh = cache.read(user, scope);
+    if (fresh && freshness(fresh, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(fresh, 'waited');
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error('IAM did not answer within the time budget')), Math.max(0, deadline - now()));
+    let iam: IamDirectory | null = null;
+    try {
+      iam = await deps.iam();
+      const entry = await refresh(user, scope, iam, recorded?.users.find((u) => u.localName === user)?.iamName ?? null, ac.signal, deps, now);
+      if (!entry) return; // logged as refused inside
+      cache.write(entry);
+      serve(entry, 'miss', iam.calls);
+    } catch (e) {
+      fallBack('IAM read failed', ac.signal.aborted ? ac.signal.reason : e);
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    release();
+  }
+}
+
+/** Reads the user's Active keys from IAM; null when the name maps to no authorized IAM user. */
+async function refresh(
+  user: string, scope: string, iam: IamDirectory, knownIamName: string | null,
+  signal: AbortSignal, deps: KeysDeps, now: () => number,
+): Promise<KeysCacheEntry | null> {
+  const { config, log } = deps;
+  let iamName = knownIamName;
+  if (!iamName) {
+    let members = readMembers(config.cacheDir, scope, now(), config.keysCacheTtlMs);
+    if (!members) {
+      members = config.authorizedGroups.length === 0 ? await iam.listUsers(signal) : await unionOfGroups(iam, config.authorizedGroups, signal);
+      writeMembers(config.cacheDir, scope, now(), members);
+    }
+    iamName = findIamName(user, members.map((m) => m.userName));
+    if (!iamName) {
+      log.log('info', 'keys.refused', { user, reason: 'no authorized IAM user maps to this name', calls: iam.calls });
+      return null;
+    }
+  }
+  const ids = await iam.listActiveKeyIds(iamName, signal);
+  const bodies = await Promise.all(ids.map((id) => iam.getKey(iamName!, id, signal)));
+  const keys: CachedKey[] = [];
+  for (const b of bodies) {
+    if (b.status !== 'Active') continue; // deactivated between the list and the get
+    const parsed = parsePublicKey(b.body);
+    if (!parsed.ok) {
+      log.log('warn', 'keys.key_dropped', { user, iamUser: iamName, keyId: b.id, reason: parsed.reason });
+      continue;
+    }
+    keys.push({ id: b.id, line: parsed.key.line, fingerprint: parsed.key.fingerprint });
+  }
+  return { version: 1, fetchedAt: now(), localUser: user, iamUser: iamName, scope, keys };
+}
+
+async function unionOfGroups(iam: IamDirectory, groups: string[], signal: AbortSignal) {
+  const lists = await Promise.all(groups.map((g) => iam.listGroupMembers(g, signal)));
+  const byName = new Map(lists.flat().map((u) => [u.userName, u]));
+  return [...byName.values()];
+}
+
+/** A user-supplied string made safe for a log line (sshd passes whatever the client sent). */
+function printable(s: string): string {
+  return s.slice(0, 64).replace(/[^\x20-\x7e]/g, '?');
+}
+
+/** sshd's contract/** sshd's contract: exit 0 always, output only keys, never outlive the budget. */
+export async function keysCommand(user: string, fingerprint: string | undefined, configFile: string | undefined): Promise<void> {
+  const log = stderrLogger('keys');
+  let budget = defaults().keysTimeoutMs;
+  const hardStop = () => {
+    log.log('error', 'keys.timeout', { user: user.slice(0, 64), budgetMs: budget });
+    process.exit(0);
+  };
+  let timer = setTimeout(hardStop, budget);
+  try {
+    const { config, warnings } = loadConfig(configFile);
+    for (const w of warnings) log.log('warn', 'config.warning', { message: w });
+    if (config.keysTimeoutMs !== budget) {
+      clearTimeout(timer);
+      budget = config.keysTimeoutMs;
+      timer = setTimeout(hardStop, budget);
+    }
+    await runKeys(user, fingerprint, {
+      config,
+      log,
+      iam: async () => (await import('../aws/iam')).createIamDirectory(config),
+      out: (text) => writeSync(1, text),
+    });
+  } catch (e) {
+    log.log('error', 'keys.failed_closed', { user: user.slice(0, 64), error: errText(e) });
+  } finally {
+    clearTimeout(timer);
+  }
+}

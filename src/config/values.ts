@@ -1,0 +1,67 @@
+/** Value parsers for config keys. Each throws a plain Error whose message becomes `file:line: KEY: message`. */
+
+export function list(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+const IAM_GROUP = /^[A-Za-z0-9+=,.@_-]{1,128}$/;
+
+export function iamGroups(v: string): string[] {
+  const groups = list(v);
+  for (const g of groups) if (!IAM_GROUP.test(g)) throw new Error(`"${g}" is not a valid IAM group name`);
+  return groups;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `60`, `60s`, `500ms`, `5m`, `24h`, `1d`; a bare number is seconds. Returns milliseconds. */
+export function duration(v: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(v.trim());
+  if (!m) throw new Error(`"${v}" is not a duration (e.g. 60, 90s, 5m, 24h)`);
+  return Number(m[1]) * UNITS[m[2] ?? 's']!;
+}
+
+export function integer(min: number, max: number) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v.trim())) throw new Error(`"${v}" is not a whole number`);
+    const n = Number(v);
+    if (n < min || n > max) throw new Error(`${n} is outside ${min}..${max}`);
+    return n;
+  };
+}
+
+export function bool(v: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (['1', 'yes', 'true', 'on'].includes(s)) return true;
+  if (['0', 'no', 'false', 'off', ''].includes(s)) return false;
+  throw new Error(`"${v}" is not yes/no`);
+}
+
+export function absolutePath(v: string): string {
+  if (!v.startsWith('/') || v.includes('\0') || /(^|\/)\.\.(\/|$)/.test(v)) throw new Error(`"${v}" is not an absolute path`);
+  return v.replace(/\/+$/, '') || '/';
+}
+
+export function url(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new Error(`"${v}" is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`"${v}" is not an http(s) URL`);
+  return v.replace(/\/+$/, '');
+}
+
+export function region(v: string): string {
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(v)) throw new Error(`"${v}" is not an AWS region`);
+  return v;
+}
+
+export function roleArn(v: string): string {
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(v)) throw new Error(`"${v}" is not an IAM role ARN`);
+  return v;
+}

@@ -1,0 +1,65 @@
+/**
+ * The on-disk keys cache: one file per local user under CACHE_DIR/keys, mode 0600 in a
+ * 0700 directory, and a lock file per user so that concurrent `keys` processes make one
+ * IAM round between them (single flight across processes).
+ */
+import { mkdirSync, readFileSync, openSync, closeSync, unlinkSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-file';
+import { decodeEntry, type KeysCacheEntry } from '../core/keys-cache-entry';
+
+export class KeysCache {
+  readonly dir: string;
+  constructor(cacheDir: string) {
+    this.dir = join(cacheDir, 'keys');
+  }
+
+  private file(localUser: string): string {
+    return join(this.dir, `${localUser}.json`);
+  }
+
+  read(localUser: string, scope: string): KeysCacheEntry | null {
+    let text: string;
+    try {
+      text = readFileSync(this.file(localUser), 'utf8');
+    } catch {
+      return null;
+    }
+    return decodeEntry(text, localUser, scope);
+  }
+
+  write(entry: KeysCacheEntry): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(this.file(entry.localUser), JSON.stringify(entry) + '\n', 0o600);
+  }
+
+  /**
+   * Takes the per-user refresh lock, or returns null when another process holds it.
+   * A lock older than staleMs belongs to a process that died or overran its own budget.
+   */
+  tryLock(localUser: string, staleMs: number): (() => void) | null {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const path = join(this.dir, `${localUser}.lock`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(path, 'wx', 0o600);
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return () => {
+          try { unlinkSync(path); } catch { /* broken by a waiter as stale */ }
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        let age: number;
+        try {
+          age = Date.now() - statSync(path).mtimeMs;
+        } catch {
+          continue; // released between our open and stat: try again
+        }
+        if (age <= staleMs) return null;
+        try { unlinkSync(path); } catch { /* another waiter broke it first */ }
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The record that `sync` leaves under STATE_DIR: who the authorized IAM users were at the
+ * last complete read, and which local name and UID each has. `keys` reads it to map a local
+ * name back to an IAM user without calling IAM, and to refuse unknown names for free.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isIamUserName, toLocalName } from '../core/names';
+
+export interface StateUser {
+  iamName: string;
+  localName: string;
+  uid: number | null;
+  iamUserId: string;
+}
+
+export interface SyncState {
+  version: 1;
+  writtenAt: string;
+  /** The authorization scope (see authScope) the member list was read under. */
+  scope: string;
+  users: StateUser[];
+}
+
+export const STATE_FILE = 'users.json';
+
+export function statePath(stateDir: string): string {
+  return join(stateDir, STATE_FILE);
+}
+
+/** Reads the state; null when absent, unreadable or not exactly well-formed. */
+export function readSyncState(stateDir: string): SyncState | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(statePath(stateDir), 'utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof raw !== 'object' || raw === null) return null;
+  const s = raw as Record<string, unknown>;
+  if (s.version !== 1 || typeof s.scope !== 'string' || typeof s.writtenAt !== 'string' || !Array.isArray(s.users)) return null;
+  const users: StateUser[] = [];
+  for (const u of s.users as unknown[]) {
+    if (typeof u !== 'object' || u === null) return null;
+    const { iamName, localName, uid, iamUserId } = u as Record<string, unknown>;
+    if (typeof iamName !== 'string' || !isIamUserName(iamName)) return null;
+    // The local name must be the mapping of the IAM name: a hand-edited file cannot alias users.
+    if (localName !== toLocalName(iamName)) return null;
+    if (uid !== null && !(typeof uid === 'number' && Number.isInteger(uid) && uid >= 0)) return null;
+    if (typeof iamUserId !== 'string') return null;
+    users.push({ iamName, localName, uid: uid as number | null, iamUserId });
+  }
+  return { version: 1, writtenAt: s.writtenAt, scope: s.scope, users };
+}
