@@ -9,6 +9,8 @@ export interface LoginArgs {
   config: string | undefined;
 }
 
+const HELP = new Set(['-h', '--help', '--version']);
+
 export function parseLoginArgv(argv: readonly string[]): LoginArgs | null {
   let i = 0;
   let config: string | undefined;
@@ -22,7 +24,8 @@ export function parseLoginArgv(argv: readonly string[]): LoginArgs | null {
   }
   const rest = argv.slice(i);
   if (rest[0] !== 'keys' || rest.length < 2 || rest.length > 3) return null;
-  // Anything that looks like an option (--help, -h, ...) goes to yargs.
-  if (rest.slice(1).some((a) => a.startsWith('-'))) return null;
+  // Help and version requests go to yargs; any other dash-word is a (hostile) user name,
+  // which `keys` refuses like every invalid name: exit 0, no output.
+  if (rest.slice(1).some((a) => HELP.has(a))) return null;
   return { user: rest[1]!, fingerprint: rest[2], config };
 }

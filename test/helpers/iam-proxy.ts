@@ -1,0 +1,85 @@
+/**
+ * An HTTP proxy in front of the emulator that counts AWS calls by Action and can make
+ * chosen calls fail the way AWS does (Throttling) or hang, which the emulator cannot do.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+
+export interface FaultRule {
+  action: string;
+  /** Only when the request has this parameter value, e.g. { GroupName: 'devs' }. */
+  when?: Record<string, string>;
+  fault: 'throttle' | 'hang' | 'error500';
+}
+
+const THROTTLE = `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`;
+
+function body(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export class IamProxy {
+  readonly counts: Record<string, number> = {};
+  rules: FaultRule[] = [];
+  private hanging = new Set<() => void>();
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(target: string): Promise<IamProxy> {
+    let self!: IamProxy;
+    const server = createServer(async (req, res) => {
+      const raw = await body(req);
+      const params = new URLSearchParams(raw.toString('utf8'));
+      const action = params.get('Action') ?? String(req.headers['x-amz-target'] ?? 'unknown').split('.').pop()!;
+      self.counts[action] = (self.counts[action] ?? 0) + 1;
+      const rule = self.rules.find((r) => r.action === action && Object.entries(r.when ?? {}).every(([k, v]) => params.get(k) === v));
+      if (rule?.fault === 'throttle') {
+        res.writeHead(400, { 'content-type': 'text/xml' }).end(THROTTLE);
+        return;
+      }
+      if (rule?.fault === 'error500') {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
+        return;
+      }
+      if (rule?.fault === 'hang') {
+        const release = () => res.destroy();
+        self.hanging.add(release);
+        res.on('close', () => self.hanging.delete(release));
+        return;
+      }
+      try {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+        const upstream = await fetch(target + (req.url ?? '/'), { method: req.method, headers, body: raw.length ? raw : undefined });
+        const out = Buffer.from(await upstream.arrayBuffer());
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'text/xml' }).end(out);
+      } catch (e) {
+        res.writeHead(502).end(String(e));
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    self = new IamProxy(server, `http://127.0.0.1:${port}`);
+    return self;
+  }
+
+  total(): number {
+    return Object.values(this.counts).reduce((a, b) => a + b, 0);
+  }
+
+  resetCounts(): void {
+    for (const k of Object.keys(this.counts)) delete this.counts[k];
+  }
+
+  async stop(): Promise<void> {
+    for (const release of this.hanging) release();
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+}

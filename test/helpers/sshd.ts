@@ -1,0 +1,81 @@
+/** A private sshd inside a MountNamespace, and a real ssh client to log in through it. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { freePort } from './moto';
+import { run, type RunResult } from './run';
+import type { MountNamespace } from './namespace';
+
+export interface ClientKey {
+  path: string;
+  publicLine: string;
+}
+
+/** Makes an ed25519 client key pair in a temporary directory (0600, as ssh requires). */
+export async function makeClientKey(dir: string, name: string, type: 'ed25519' | 'rsa' = 'ed25519'): Promise<ClientKey> {
+  const path = join(dir, name);
+  const r = await run('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', `${name}@test`, '-f', path]);
+  if (r.code !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
+  return { path, publicLine: readFileSync(`${path}.pub`, 'utf8').trim() };
+}
+
+export class Sshd {
+  private log = '';
+  private constructor(
+    private readonly proc: ChildProcess,
+    readonly port: number,
+  ) {
+    proc.stderr!.on('data', (d) => (this.log += d));
+  }
+
+  /** Starts sshd with the given extra config lines; the config is written inside the namespace. */
+  static async start(ns: MountNamespace, extra: string[]): Promise<Sshd> {
+    const port = await freePort();
+    await ns.must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', '/etc/ssh/iam-ssh-test-host-key']);
+    const config = [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      'HostKey /etc/ssh/iam-ssh-test-host-key',
+      'PidFile none',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PubkeyAuthentication yes',
+      'LogLevel VERBOSE',
+      ...extra,
+    ].join('\n');
+    await ns.writeFile('/etc/ssh/iam-ssh-test-sshd_config', config + '\n', '0600');
+    const check = await ns.exec('/usr/sbin/sshd', ['-t', '-f', '/etc/ssh/iam-ssh-test-sshd_config']);
+    if (check.code !== 0) throw new Error(`sshd -t: ${check.stderr}`);
+    const proc = ns.spawn('/usr/sbin/sshd', ['-D', '-e', '-f', '/etc/ssh/iam-ssh-test-sshd_config']);
+    const sshd = new Sshd(proc, port);
+    const until = Date.now() + 10_000;
+    while (!sshd.log.includes('Server listening')) {
+      if (proc.exitCode !== null) throw new Error(`sshd exited: ${sshd.log}`);
+      if (Date.now() > until) throw new Error(`sshd did not start: ${sshd.log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return sshd;
+  }
+
+  /** What sshd wrote to its log since start (its own lines and the keys command's stderr). */
+  get output(): string {
+    return this.log;
+  }
+}
+
+/** Logs in with a real ssh client, no agent, no config, batch mode; runs `command`. */
+export async function sshLogin(port: number, user: string, key: ClientKey, command: string[]): Promise<RunResult> {
+  const home = mkdtempSync(join(tmpdir(), 'iam-ssh-client-'));
+  try {
+    return await run('ssh', [
+      '-F', '/dev/null', '-i', key.path, '-p', String(port),
+      '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'BatchMode=yes',
+      '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(home, 'known_hosts')}`,
+      '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR',
+      `${user}@127.0.0.1`, '--', ...command,
+    ], { env: { PATH: process.env.PATH, HOME: home }, timeoutMs: 30_000 });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}

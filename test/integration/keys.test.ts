@@ -1,0 +1,240 @@
+/**
+ * The built dist/iam-ssh `keys` against moto's IAM, through a counting/faulting proxy.
+ * Credentials come from the environment, as the standard AWS chain allows in tests.
+ */
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type Server } from 'node:net';
+import { Moto, TEST_CREDENTIALS, freePort } from '../helpers/moto';
+import { IamProxy } from '../helpers/iam-proxy';
+import { run, requireBinary, events, type RunResult } from '../helpers/run';
+import { makeClientKey, type ClientKey } from '../helpers/sshd';
+
+const bin = requireBinary();
+let moto: Moto;
+let proxy: IamProxy;
+let dir: string;
+let keyA: ClientKey;
+let keyB: ClientKey;
+let keyC: ClientKey;
+let ids: Record<string, string[]>;
+
+const env = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey };
+
+function writeConfig(lines: Record<string, string>, name = 'iam-ssh.conf'): string {
+  const file = join(dir, name);
+  const all = { AWS_ENDPOINT_URL: proxy.url, STATE_DIR: join(dir, 'state'), CACHE_DIR: join(dir, 'cache'), ...lines };
+  writeFileSync(file, Object.entries(all).map(([k, v]) => `${k}="${v}"`).join('\n') + '\n');
+  return file;
+}
+
+function keys(config: string, user: string, fp?: string): Promise<RunResult> {
+  return run(bin, ['--config', config, 'keys', user, ...(fp ? [fp] : [])], { env });
+}
+
+function cacheFile(user: string): string {
+  return join(dir, 'cache', 'keys', `${user}.json`);
+}
+
+beforeAll(async () => {
+  moto = await Moto.start();
+  proxy = await IamProxy.start(moto.url);
+  const keyDir = mkdtempSync(join(tmpdir(), 'iam-ssh-keys-'));
+  keyA = await makeClientKey(keyDir, 'a');
+  keyB = await makeClientKey(keyDir, 'b', 'rsa');
+  keyC = await makeClientKey(keyDir, 'c');
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await moto?.stop();
+});
+
+beforeEach(async () => {
+  await moto.reset();
+  proxy.rules = [];
+  dir = mkdtempSync(join(tmpdir(), 'iam-ssh-it-'));
+  ids = await moto.seed({
+    groups: ['ssh-users', 'admins'],
+    users: [
+      { name: 'Alice.Smith', groups: ['ssh-users'], keys: [{ body: keyA.publicLine }, { body: keyB.publicLine }, { body: keyC.publicLine, inactive: true }] },
+      { name: 'Carol+ops@corp.example', groups: ['admins'], keys: [{ body: keyC.publicLine }] },
+      { name: 'Mallory', keys: [{ body: keyA.publicLine }] },
+      {
+        name: 'Eve',
+        groups: ['ssh-users'],
+        keys: [
+          { body: `command="/bin/sh" ${keyA.publicLine}` },
+          { body: `${keyB.publicLine}\n${keyC.publicLine}` },
+          { body: 'ssh-ed25519 not-base64!!' },
+          { body: keyC.publicLine },
+        ],
+      },
+    ],
+  });
+  proxy.resetCounts();
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+test('prints the Active keys of an authorized member, one canonical line each, and caches them 0600', async () => {
+  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users,admins' });
+  const r = await keys(cfg, 'alice.smith');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe(`${keyA.publicLine}\n${keyB.publicLine}\n`);
+  const [served] = events(r.stderr, 'keys.served');
+  expect(served).toMatchObject({ user: 'alice.smith', iamUser: 'Alice.Smith', source: 'miss' });
+  expect((served!.keys as { id: string }[]).map((k) => k.id)).toEqual(ids['Alice.Smith']!.slice(0, 2));
+  expect(statSync(cacheFile('alice.smith')).mode & 0o777).toBe(0o600);
+  expect(statSync(join(dir, 'cache', 'keys')).mode & 0o777).toBe(0o700);
+  // Special characters map back through the member list.
+  const c = await keys(cfg, 'carol.plus.ops.at.corp.example');
+  expect(c.stdout).toBe(`${keyC.publicLine}\n`);
+});
+
+test('drops key bodies with options, a second line or garbage, and logs each', async () => {
+  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  const r = await keys(cfg, 'eve');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe(`${keyC.publicLine}\n`);
+  expect(events(r.stderr, 'keys.key_dropped')).toHaveLength(3);
+});
+
+test('non-members, unknown and hostile names get nothing, exit 0', async () => {
+  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  for (const user of ['mallory', 'carol.plus.ops.at.corp.example', 'nobody-here', 'root', '../../etc/passwd', 'a\nb', 'Alice.Smith', '-rf']) {
+    const r = await keys(cfg, user);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+  }
+  expect(existsSync(join(dir, 'cache', 'keys', '..', '..', 'etc'))).toBe(false);
+});
+
+test('empty IAM_AUTHORIZED_GROUPS authorizes every IAM user (ListUsers)', async () => {
+  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: '' });
+  const r = await keys(cfg, 'mallory');
+  expect(r.stdout).toBe(`${keyA.publicLine}\n`);
+  expect(proxy.counts.ListUsers).toBe(1);
+});
+
+test('a cache hit makes no IAM call; a sync-recorded member list refuses others without IAM', async () => {
+  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  await keys(cfg, 'alice.smith');
+  const before = proxy.total();
+  expect(before).toBeGreaterThan(0);
+  const hit = await keys(cfg, 'alice.smith');
+  expect(hit.stdout).toBe(`${keyA.publicLine}\n${keyB.publicLine}\n`);
+  expect(events(hit.stderr, 'keys.served')[0]).toMatchObject({ source: 'hit' });
+  expect(proxy.total()).toBe(before);
+
+  // A member list recorded by sync, in the same scope as the config.
+  const scope = JSON.stringify({ g: ['ssh-users'], e: proxy.url });
+  mkdirSync(join(dir, 'state'));
+  writeFileSync(join(dir, 'state', 'users.json'), JSON.stringify({
+    version: 1, writtenAt: new Date().toISOString(), scope,
+    users: [{ iamName: 'Alice.Smith', localName: 'alice.smith', uid: 200123, iamUserId: 'AIDA1' }],
+  }));
+  const eve = await keys(cfg, 'eve');
+  expect(eve.stdout).toBe('');
+  expect(events(eve.stderr, 'keys.refused')[0]!.reason).toMatch(/recorded by sync/);
+  expect(proxy.total()).toBe(before);
+});
+
+test('with a fingerprint, prints only that key and names its IAM key id', async () => {
+  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  const fp = (await run('ssh-keygen', ['-lf', `${keyB.path}.pub`])).stdout.split(' ')[1]!;
+  const r = await keys(cfg, 'alice.smith', fp);
+  expect(r.stdout).toBe(`${keyB.publicLine}\n`);
+  expect(events(r.stderr, 'keys.served')[0]).toMatchObject({ requested: fp, matchedKeyId: ids['Alice.Smith']![1] });
+});
+
+test('IAM failing: serves the stale entry within KEYS_MAX_STALE, then fails closed', async () => {
+  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users', KEYS_CACHE_TTL: '60', KEYS_MAX_STALE: '1h' });
+  await keys(cfg, 'alice.smith');
+  const age = (ms: number) => {
+    const entry = JSON.parse(readFileSync(cacheFile('alice.smith'), 'utf8'));
+    entry.fetchedAt = Date.now() - ms;
+    writeFileSync(cacheFile('alice.smith'), JSON.stringify(entry));
+  };
+  proxy.rules = [{ action: 'ListSSHPublicKeys', fault: 'throttle' }, { action: 'GetGroup', fault: 'throttle' }];
+  age(10 * 60_000);
+  const stale = await keys(cfg, 'alice.smith');
+  expect(stale.stdout).toBe(`${keyA.publicLine}\n${keyB.publicLine}\n`);
+  expect(events(stale.stderr, 'keys.served')[0]).toMatchObject({ source: 'stale' });
+  expect(events(stale.stderr, 'keys.stale')[0]!.error).toMatch(/Throttling|Rate exceeded/);
+
+  age(2 * 3_600_000);
+  const expired = await keys(cfg, 'alice.smith');
+  expect(expired.code).toBe(0);
+  expect(expired.stdout).toBe('');
+  expect(events(expired.stderr, 'keys.failed_closed')).toHaveLength(1);
+});
+
+test('a corrupt or tampered cache entry is ignored, not trusted', async () => {
+  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  await keys(cfg, 'alice.smith');
+  const entry = JSON.parse(readFileSync(cacheFile('alice.smith'), 'utf8'));
+  entry.keys[0].line = `command="/bin/sh" ${entry.keys[0].line}`;
+  writeFileSync(cacheFile('alice.smith'), JSON.stringify(entry));
+  const r = await keys(cfg, 'alice.smith');
+  expect(events(r.stderr, 'keys.served')[0]).toMatchObject({ source: 'miss' });
+  expect(r.stdout).not.toContain('command=');
+  writeFileSync(cacheFile('alice.smith'), '{"version":1,');
+  expect(events((await keys(cfg, 'alice.smith')).stderr, 'keys.served')[0]).toMatchObject({ source: 'miss' });
+});
+
+describe('unreachable or hanging IAM', () => {
+  let blackhole: Server;
+  let holePort: number;
+  beforeAll(async () => {
+    blackhole = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', r));
+    holePort = (blackhole.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    blackhole.close();
+  });
+
+  test('a closed port fails closed at once with no output', async () => {
+    const port = await freePort();
+    const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users', AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` });
+    const r = await keys(cfg, 'alice.smith');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(events(r.stderr, 'keys.failed_closed')).toHaveLength(1);
+  });
+
+  test('a server that never answers is cut off by the time budget', async () => {
+    const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users', AWS_ENDPOINT_URL: `http://127.0.0.1:${holePort}`, KEYS_TIMEOUT: '1500ms', IAM_REQUEST_TIMEOUT: '10s' });
+    const r = await keys(cfg, 'alice.smith');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    // The contract is "never hang sshd": well under the budget plus process start-up.
+    expect(r.ms).toBeLessThan(1500 + 1500);
+  });
+});
+
+test('many concurrent processes for one user make one IAM round between them', async () => {
+  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  const results = await Promise.all(Array.from({ length: 20 }, () => keys(cfg, 'alice.smith')));
+  for (const r of results) expect(r.stdout).toBe(`${keyA.publicLine}\n${keyB.publicLine}\n`);
+  expect(proxy.counts.ListSSHPublicKeys).toBe(1);
+  expect(proxy.counts.GetGroup).toBe(1);
+  expect(proxy.counts.GetSSHPublicKey).toBe(2); // the Inactive key's body is never fetched
+});
+
+test('config problems fail closed with a message naming the file and line', async () => {
+  const bad = join(dir, 'bad.conf');
+  writeFileSync(bad, 'IAM_AUTHORIZED_GROUPS="ssh-users"\nKEYS_CACHE_TTL=soon\n');
+  const r = await keys(bad, 'alice.smith');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe('');
+  expect(events(r.stderr, 'keys.failed_closed')[0]!.error).toContain(`${bad}:2: KEYS_CACHE_TTL`);
+  const role = writeConfig({ ASSUMEROLE: 'arn:aws:iam::123456789012:role/x' }, 'role.conf');
+  const rr = await keys(role, 'alice.smith');
+  expect(rr.stdout).toBe('');
+  expect(events(rr.stderr, 'keys.failed_closed')[0]!.error).toMatch(/ASSUMEROLE .*not supported/);
+  const missing = await keys(join(dir, 'nope.conf'), 'alice.smith');
+  expect(events(missing.stderr, 'keys.failed_closed')[0]!.error).toMatch(/not found/);
+});
