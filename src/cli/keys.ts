@@ -106,7 +106,7 @@ export async function runKeys(user: string, fingerprint: string | undefined, dep
     let iam: IamDirectory | null = null;
     try {
       iam = await deps.iam();
-      const entry = await refresh(user, scope, iam, recorded?.users.find((u) => u.localName === user)?.iamName ?? null, ac.signal, deps, now);
+      const entry = await refresh(user, scope, iam, recorded?.users.find((u) => u.localName === user)?.iamName ?? null, ac.signal, deps, now, cache.writable);
       if (!entry) return; // logged as refused inside
       cache.write(entry);
       serve(entry, 'miss', iam.calls);
@@ -123,7 +123,7 @@ export async function runKeys(user: string, fingerprint: string | undefined, dep
 /** Reads the user's Active keys from IAM; null when the name maps to no authorized IAM user. */
 async function refresh(
   user: string, scope: string, iam: IamDirectory, knownIamName: string | null,
-  signal: AbortSignal, deps: KeysDeps, now: () => number,
+  signal: AbortSignal, deps: KeysDeps, now: () => number, cacheWritable: boolean,
 ): Promise<KeysCacheEntry | null> {
   const { config, log } = deps;
   let iamName = knownIamName;
@@ -131,7 +131,7 @@ async function refresh(
     let members = readMembers(config.cacheDir, scope, now(), config.keysCacheTtlMs);
     if (!members) {
       members = config.authorizedGroups.length === 0 ? await iam.listUsers(signal) : await unionOfGroups(iam, config.authorizedGroups, signal);
-      writeMembers(config.cacheDir, scope, now(), members);
+      if (cacheWritable) writeMembers(config.cacheDir, scope, now(), members);
     }
     iamName = findIamName(user, members.map((m) => m.userName));
     if (!iamName) {

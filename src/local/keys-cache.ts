@@ -10,8 +10,15 @@ import { decodeEntry, type KeysCacheEntry } from '../core/keys-cache-entry';
 
 export class KeysCache {
   readonly dir: string;
+  /**
+   * Only the owner of CACHE_DIR (the AuthorizedKeysCommandUser) writes to the cache. An
+   * operator running `iam-ssh keys` by hand as root must not leave root-owned files that
+   * the command user can no longer replace; such a run reads the cache and writes nothing.
+   */
+  readonly writable: boolean;
   constructor(cacheDir: string) {
     this.dir = join(cacheDir, 'keys');
+    this.writable = ownedByUs(cacheDir);
   }
 
   private file(localUser: string): string {
@@ -29,6 +36,7 @@ export class KeysCache {
   }
 
   write(entry: KeysCacheEntry): void {
+    if (!this.writable) return;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     writeFileAtomic(this.file(entry.localUser), JSON.stringify(entry) + '\n', 0o600);
   }
@@ -38,6 +46,7 @@ export class KeysCache {
    * A lock older than staleMs belongs to a process that died or overran its own budget.
    */
   tryLock(localUser: string, staleMs: number): (() => void) | null {
+    if (!this.writable) return () => {};
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const path = join(this.dir, `${localUser}.lock`);
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -61,5 +70,15 @@ export class KeysCache {
       }
     }
     return null;
+  }
+}
+
+/** True when CACHE_DIR belongs to this process's user, creating it (0700) when missing. */
+function ownedByUs(cacheDir: string): boolean {
+  try {
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    return statSync(cacheDir).uid === process.getuid!();
+  } catch {
+    return false;
   }
 }
