@@ -19,6 +19,7 @@ let keyA: ClientKey;
 let keyB: ClientKey;
 let keyC: ClientKey;
 let ids: Record<string, string[]>;
+let keyDir: string;
 
 const env = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey };
 
@@ -40,7 +41,7 @@ function cacheFile(user: string): string {
 beforeAll(async () => {
   moto = await Moto.start();
   proxy = await IamProxy.start(moto.url);
-  const keyDir = mkdtempSync(join(tmpdir(), 'iam-ssh-keys-'));
+  keyDir = mkdtempSync(join(tmpdir(), 'iam-ssh-keys-'));
   keyA = await makeClientKey(keyDir, 'a');
   keyB = await makeClientKey(keyDir, 'b', 'rsa');
   keyC = await makeClientKey(keyDir, 'c');
@@ -49,6 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   await moto?.stop();
+  if (keyDir) rmSync(keyDir, { recursive: true, force: true });
 });
 
 beforeEach(async () => {

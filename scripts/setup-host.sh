@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the build, the tests and the demo need on a Debian/Ubuntu machine (as root).
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+[ -x /usr/sbin/visudo ] || need+=(sudo)
+command -v strip >/dev/null || need+=(binutils)
+command -v nsenter >/dev/null || need+=(util-linux)
+command -v useradd >/dev/null || need+=(passwd)
+if ((${#need[@]})); then
+  echo "setup: installing ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v moto_server >/dev/null; then
+  echo "setup: moto_server not found; trying pip install 'moto[server]'" >&2
+  python3 -m pip install -q 'moto[server]>=5,<6' || { echo "setup: the IAM emulator moto_server is required" >&2; exit 1; }
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
