@@ -15,8 +15,9 @@ class UsageError extends Error {}
 
 export async function main(argv: string[], env: Env): Promise<number> {
   try {
+    process.exitCode = 0;
     await parser(argv, env).parseAsync();
-    return 0;
+    return Number(process.exitCode ?? 0);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`iam-ssh: ${e.message}\nRun 'iam-ssh --help' for usage.\n`);
@@ -47,6 +48,26 @@ function parser(argv: string[], env: Env) {
           ),
       async (args) => {
         await keysCommand(String(args.user), args.fingerprint === undefined ? undefined : String(args.fingerprint), args.config ?? env.configFromEnv);
+      },
+    )
+    .command(
+      'sync',
+      'create, update and remove local users, groups and sudo rights from IAM group membership',
+      (y) =>
+        y
+          .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
+          .option('json', { type: 'boolean', default: false, describe: 'with --dry-run: print the plan as JSON' })
+          .option('force', { type: 'boolean', default: false, describe: 'allow removing more than MAX_REMOVALS users, or every managed user' })
+          .option('wait', { type: 'number', default: 30, describe: 'seconds to wait for a running sync before skipping' })
+          .epilogue(
+            'Exit status: 0 in sync; 1 an IAM read or a change failed (nothing was removed if IAM was incomplete); ' +
+              '2 bad config or usage; 3 removals refused by MAX_REMOVALS or the empty-result guard.',
+          ),
+      async (args) => {
+        const { syncCommand } = await import('./sync');
+        process.exitCode = await syncCommand({
+          configFile: args.config ?? env.configFromEnv, dryRun: args['dry-run'], json: args.json, force: args.force, lockWaitMs: Math.max(0, args.wait) * 1000,
+        });
       },
     )
     .demandCommand(1, 'Name a command; see --help.')

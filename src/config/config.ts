@@ -19,6 +19,30 @@ export interface Config {
   keysTimeoutMs: number;
   /** Per IAM request; the whole command still stops at keysTimeoutMs. */
   iamRequestTimeoutMs: number;
+
+  // sync
+  /** null: sudo not managed; 'all': every synced user; else these IAM groups. */
+  sudoersGroups: string[] | 'all' | null;
+  localMarkerGroup: string;
+  localGroups: string[];
+  /** IAM group -> local groups its members join. */
+  groupMap: Record<string, string[]>;
+  useraddProgram: string;
+  useraddArgs: string[];
+  userdelProgram: string;
+  userdelArgs: string[];
+  removeHome: boolean;
+  doNotSync: boolean;
+  uidMode: 'hash' | 'auto';
+  uidMin: number;
+  uidMax: number;
+  maxRemovals: number;
+  sudoLocalGroup: string;
+  sudoRule: string;
+  sudoersFile: string;
+  /** Where Flatcar/CoreOS keep base groups that usermod cannot change. */
+  baseGroupFile: string;
+  userdbDir: string;
 }
 
 type Spec = { [K in keyof Config]?: (value: string) => Config[K] };
@@ -38,15 +62,31 @@ key('KEYS_CACHE_TTL', 'keysCacheTtlMs', v.duration);
 key('KEYS_MAX_STALE', 'keysMaxStaleMs', v.duration);
 key('KEYS_TIMEOUT', 'keysTimeoutMs', v.duration);
 key('IAM_REQUEST_TIMEOUT', 'iamRequestTimeoutMs', v.duration);
+key('SUDOERS_GROUPS', 'sudoersGroups', (s) => (s.trim() === '' ? null : s.trim() === '##ALL##' ? 'all' : v.iamGroups(s)));
+key('LOCAL_MARKER_GROUP', 'localMarkerGroup', v.localGroup);
+key('LOCAL_GROUPS', 'localGroups', (s) => v.list(s).map(v.localGroup));
+key('GROUP_MAP', 'groupMap', v.groupMap);
+key('USERADD_PROGRAM', 'useraddProgram', v.absolutePath);
+key('USERADD_ARGS', 'useraddArgs', v.args);
+key('USERDEL_PROGRAM', 'userdelProgram', v.absolutePath);
+key('USERDEL_ARGS', 'userdelArgs', v.args);
+key('REMOVE_HOME', 'removeHome', v.bool);
+key('DONOTSYNC', 'doNotSync', v.bool);
+key('UID_MODE', 'uidMode', (s) => v.oneOf(s, ['hash', 'auto'] as const));
+key('UID_MIN', 'uidMin', v.integer(1000, 2 ** 31 - 1));
+key('UID_MAX', 'uidMax', v.integer(1000, 2 ** 31 - 1));
+key('MAX_REMOVALS', 'maxRemovals', v.integer(0, 1_000_000));
+key('SUDO_LOCAL_GROUP', 'sudoLocalGroup', v.localGroup);
+key('SUDO_RULE', 'sudoRule', v.sudoRule);
+key('SUDOERS_FILE', 'sudoersFile', v.absolutePath);
+key('BASE_GROUP_FILE', 'baseGroupFile', v.absolutePath);
+key('USERDB_DIR', 'userdbDir', v.absolutePath);
 
 /**
  * Keys of aws-ec2-ssh's file that a later command of ours reads; accepted without a warning
  * so that the predecessor's config file is read as it is.
  */
-const LATER_KEYS = new Set([
-  'IAM_AUTHORIZED_GROUPS_TAG', 'SUDOERS_GROUPS', 'SUDOERS_GROUPS_TAG', 'LOCAL_MARKER_GROUP', 'LOCAL_GROUPS',
-  'USERADD_PROGRAM', 'USERADD_ARGS', 'USERDEL_PROGRAM', 'USERDEL_ARGS', 'DONOTSYNC',
-]);
+const LATER_KEYS = new Set(['IAM_AUTHORIZED_GROUPS_TAG', 'SUDOERS_GROUPS_TAG']);
 
 export function defaults(): Config {
   return {
@@ -61,6 +101,25 @@ export function defaults(): Config {
     keysMaxStaleMs: 24 * 3_600_000,
     keysTimeoutMs: 5_000,
     iamRequestTimeoutMs: 2_000,
+    sudoersGroups: null,
+    localMarkerGroup: 'iam-synced-users',
+    localGroups: [],
+    groupMap: {},
+    useraddProgram: '/usr/sbin/useradd',
+    useraddArgs: ['--user-group', '--create-home', '--shell', '/bin/bash'],
+    userdelProgram: '/usr/sbin/userdel',
+    userdelArgs: ['--force'],
+    removeHome: false,
+    doNotSync: false,
+    uidMode: 'hash',
+    uidMin: 200_000,
+    uidMax: 2_147_483_647,
+    maxRemovals: 10,
+    sudoLocalGroup: 'iam-ssh-sudo',
+    sudoRule: 'ALL=(ALL) NOPASSWD:ALL',
+    sudoersFile: '/etc/sudoers.d/iam-ssh',
+    baseGroupFile: '/usr/share/baselayout/group',
+    userdbDir: '/etc/userdb',
   };
 }
 
@@ -95,5 +154,14 @@ function check(c: Config, file: string): void {
     throw new ConfigError(file, null, 'ASSUMEROLE (cross-account IAM) is not supported by this version; remove it or upgrade');
   }
   if (c.keysTimeoutMs < 500) throw new ConfigError(file, null, 'KEYS_TIMEOUT must be at least 500ms');
+  if (c.uidMin > c.uidMax) throw new ConfigError(file, null, 'UID_MIN must not be above UID_MAX');
+  // aws-ec2-ssh asked for home removal through USERDEL_ARGS; honour it, but only when explicit.
+  const wantsRemove = (a: string) => a === '--remove' || /^-[a-zA-Z]*r[a-zA-Z]*$/.test(a);
+  if (c.userdelArgs.some(wantsRemove)) {
+    c.removeHome = true;
+    c.userdelArgs = c.userdelArgs
+      .map((a) => (a === '--remove' ? '' : wantsRemove(a) ? a.replace('r', '') : a))
+      .filter((a) => a !== '' && a !== '-');
+  }
   if (c.keysMaxStaleMs < c.keysCacheTtlMs) throw new ConfigError(file, null, 'KEYS_MAX_STALE must not be shorter than KEYS_CACHE_TTL');
 }

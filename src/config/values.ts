@@ -65,3 +65,37 @@ export function roleArn(v: string): string {
   if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(v)) throw new Error(`"${v}" is not an IAM role ARN`);
   return v;
 }
+
+/** A local group name as shadow-utils accepts it. */
+export function localGroup(v: string): string {
+  if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(v)) throw new Error(`"${v}" is not a valid local group name`);
+  return v;
+}
+
+/** `ssh-admins=wheel+docker,devs=docker`: IAM group -> local groups. */
+export function groupMap(v: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const item of list(v)) {
+    const m = /^([^=]+)=(.+)$/.exec(item);
+    if (!m) throw new Error(`"${item}" is not IAM_GROUP=local+local`);
+    const [iam] = iamGroups(m[1]!.trim());
+    out[iam!] = [...new Set([...(out[iam!] ?? []), ...m[2]!.split('+').map((g) => localGroup(g.trim()))])];
+  }
+  return out;
+}
+
+/** Program arguments, split on white space; never given to a shell. */
+export function args(v: string): string[] {
+  return v.split(/\s+/).filter((a) => a !== '');
+}
+
+export function oneOf<T extends string>(v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new Error(`"${v}" is not one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+/** The right-hand side of a sudoers rule for a group; one line, no comment or include tricks. */
+export function sudoRule(v: string): string {
+  if (!/^[A-Za-z0-9_=(),:!*\/ .@-]+$/.test(v) || !v.includes('=')) throw new Error(`"${v}" is not a sudoers rule like ALL=(ALL) NOPASSWD:ALL`);
+  return v.trim();
+}

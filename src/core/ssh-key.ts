@@ -79,6 +79,8 @@ function checkBlob(type: KeyType, blob: Buffer): void {
     case 'ssh-rsa': {
       const e = r.bytes();
       const n = r.bytes();
+      // mpints are signed: a set high bit without a leading zero byte is a negative number.
+      if ((e[0]! & 0x80) !== 0 || (n[0]! & 0x80) !== 0) throw new Error('negative RSA parameter');
       if (mpintBits(e) < 2) throw new Error('bad RSA exponent');
       if (mpintBits(n) < RSA_MIN_BITS) throw new Error(`RSA key under ${RSA_MIN_BITS} bits`);
       break;

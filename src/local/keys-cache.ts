@@ -55,7 +55,10 @@ export class KeysCache {
         writeSync(fd, String(process.pid));
         closeSync(fd);
         return () => {
-          try { unlinkSync(path); } catch { /* broken by a waiter as stale */ }
+          // Only our own lock: a waiter may have broken it as stale and taken it since.
+          try {
+            if (readFileSync(path, 'utf8') === String(process.pid)) unlinkSync(path);
+          } catch { /* already gone */ }
         };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

@@ -70,8 +70,8 @@ export class MountNamespace {
   }
 
   /** Starts a long-running process inside the namespace; stopped by stop(). */
-  spawn(cmd: string, args: string[]): ChildProcess {
-    const child = spawn('nsenter', this.enterArgs(cmd, args), { stdio: ['ignore', 'pipe', 'pipe'] });
+  spawn(cmd: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+    const child = spawn('nsenter', this.enterArgs(cmd, args), { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     return child;

@@ -116,6 +116,7 @@ describe('buildConfig', () => {
     );
     expect(warnings).toEqual([]);
     expect(config).toEqual({
+      ...defaults(),
       file: FILE,
       authorizedGroups: ['admins', 'ops'],
       assumeRole: null,

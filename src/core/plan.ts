@@ -1,0 +1,269 @@
+/**
+ * The sync planner: a pure function from (IAM snapshot, local snapshot, settings) to the
+ * list of changes that make this host match IAM. Applying is someone else's job.
+ *
+ * Safety rules live here, where they are unit-tested exhaustively:
+ * - nothing is removed (account or group membership) unless every IAM read was complete;
+ * - only managed accounts (marker group, or our own registry) are changed or removed,
+ *   and never one with a UID below UID_MIN;
+ * - mass removal (more than maxRemovals, or every managed user) needs `force`.
+ */
+import { mapIamNames } from './names';
+import { stableUid } from './uid';
+
+export interface IamUserSnap {
+  userName: string;
+  userId: string;
+}
+
+export interface IamSnapshot {
+  /** Authorized users, from the reads that succeeded. */
+  users: IamUserSnap[];
+  /** Members (IAM user names) of every IAM group read successfully. */
+  groupMembers: Record<string, string[]>;
+  /** Groups (or `ListUsers`) whose read failed or was partial. */
+  failed: string[];
+}
+
+export interface LocalUser {
+  name: string;
+  uid: number;
+}
+
+export interface LocalGroup {
+  name: string;
+  gid: number;
+  members: string[];
+  /** Defined only in a read-only base file (Flatcar): membership through userdb drop-ins. */
+  base: boolean;
+}
+
+export interface RegistryEntry {
+  iamName: string;
+  iamUserId: string;
+  uid: number | null;
+}
+
+export interface LocalSnapshot {
+  users: Record<string, LocalUser>;
+  groups: Record<string, LocalGroup>;
+  /** `user:group` pairs granted through userdb drop-ins. */
+  userdbMemberships: string[];
+  /** Accounts this tool created (or began to create), by local name. */
+  registry: Record<string, RegistryEntry>;
+  sudoersContent: string | null;
+}
+
+export interface PlanSettings {
+  authorizedGroups: string[];
+  sudoersGroups: string[] | 'all' | null;
+  markerGroup: string;
+  localGroups: string[];
+  groupMap: Record<string, string[]>;
+  sudoLocalGroup: string;
+  sudoRule: string;
+  uidMode: 'hash' | 'auto';
+  uidMin: number;
+  uidMax: number;
+  maxRemovals: number;
+  removeHome: boolean;
+}
+
+export type Via = 'usermod' | 'userdb';
+export type Action =
+  | { kind: 'create-group'; group: string; reason: string }
+  | { kind: 'create-user'; user: string; iamName: string; iamUserId: string; uid: number | null; groups: string[]; reason: string }
+  | { kind: 'add-member'; user: string; group: string; via: Via; reason: string }
+  | { kind: 'remove-member'; user: string; group: string; via: Via; reason: string }
+  | { kind: 'write-sudoers'; content: string; reason: string }
+  | { kind: 'remove-user'; user: string; iamName: string | null; keepHome: boolean; reason: string };
+
+export interface Notice {
+  level: 'info' | 'warn' | 'error';
+  code: string;
+  message: string;
+  user?: string;
+  iamName?: string;
+}
+
+export interface DesiredUser {
+  iamName: string;
+  iamUserId: string;
+  localName: string;
+  uid: number | null;
+}
+
+export interface Plan {
+  actions: Action[];
+  notices: Notice[];
+  /** The IAM users that may log in here after the plan is applied (recorded for `keys`). */
+  desired: DesiredUser[];
+  /** True when every IAM read succeeded. */
+  complete: boolean;
+  /** True when removals were wanted but withheld (incomplete read or a mass-removal guard). */
+  removalsWithheld: boolean;
+}
+
+export function sudoersText(s: PlanSettings): string {
+  return `# Managed by iam-ssh sync; changes are overwritten. Members of ${s.sudoLocalGroup} are IAM users of: ${
+    s.sudoersGroups === 'all' ? 'every authorized group' : (s.sudoersGroups ?? []).join(', ')
+  }\n%${s.sudoLocalGroup} ${s.sudoRule}\n`;
+}
+
+/** Own-property lookup: a name such as `constructor` or `toString` must not find Object.prototype's. */
+function get<T>(r: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(r, key) ? r[key] : undefined;
+}
+
+export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, force = false): Plan {
+  const actions: Action[] = [];
+  const notices: Notice[] = [];
+  const complete = iam.failed.length === 0;
+  const sudoManaged = s.sudoersGroups !== null;
+  for (const g of iam.failed) notices.push({ level: 'error', code: 'iam-read-failed', message: `IAM read of ${g} failed or was partial: no account or membership is removed in this run` });
+
+  // --- groups that must exist ---------------------------------------------------------
+  const groupExists = (g: string) => Object.hasOwn(local.groups, g);
+  for (const g of [s.markerGroup, ...(sudoManaged ? [s.sudoLocalGroup] : [])]) {
+    if (!groupExists(g)) actions.push({ kind: 'create-group', group: g, reason: g === s.markerGroup ? 'marker group of managed users' : 'sudo group' });
+  }
+  const own = new Set([s.markerGroup, ...(sudoManaged ? [s.sudoLocalGroup] : [])]);
+  const usable = (g: string) => own.has(g) || groupExists(g);
+  const viaFor = (g: string): Via => (get(local.groups, g)?.base ? 'userdb' : 'usermod');
+  const isMember = (user: string, g: string) =>
+    (get(local.groups, g)?.members.includes(user) ?? false) || local.userdbMemberships.includes(`${user}:${g}`);
+  for (const g of new Set([...s.localGroups, ...Object.values(s.groupMap).flat()])) {
+    if (!usable(g)) notices.push({ level: 'warn', code: 'local-group-missing', message: `local group ${g} does not exist; nobody is added to it` });
+  }
+
+  // --- who should be here ---------------------------------------------------------------
+  const byIamName = new Map(iam.users.map((u) => [u.userName, u]));
+  const names = mapIamNames(byIamName.keys());
+  const collided = new Set<string>();
+  for (const sk of names.skipped) {
+    if (sk.reason === 'collision') collided.add(sk.localName);
+    notices.push({
+      level: 'warn', code: `name-${sk.reason}`, iamName: sk.iamName, user: sk.localName,
+      message: sk.reason === 'collision'
+        ? `IAM user ${sk.iamName} skipped: another IAM user maps to the same local name ${sk.localName}`
+        : `IAM user ${sk.iamName} skipped: local name ${sk.localName} is ${sk.reason}`,
+    });
+  }
+  const members = (g: string) => new Set(get(iam.groupMembers, g) ?? []);
+  const sudoers = s.sudoersGroups === 'all' || s.sudoersGroups === null ? null : new Set(s.sudoersGroups.flatMap((g) => [...members(g)]));
+  /** Groups a user should be in, and which of them we take away when no longer earned. */
+  const entitled = (iamName: string): string[] => {
+    const gs = new Set([s.markerGroup, ...s.localGroups]);
+    if (sudoManaged && (sudoers === null || sudoers.has(iamName))) gs.add(s.sudoLocalGroup);
+    for (const [iamGroup, locals] of Object.entries(s.groupMap)) if (members(iamGroup).has(iamName)) locals.forEach((g) => gs.add(g));
+    return [...gs].filter(usable);
+  };
+  const revocable = new Set([...(sudoManaged ? [s.sudoLocalGroup] : []), ...Object.values(s.groupMap).flat()].filter((g) => !s.localGroups.includes(g)));
+
+  const managed = (name: string): boolean => {
+    const u = get(local.users, name);
+    if (!u || u.uid < s.uidMin) return false;
+    const reg = get(local.registry, name);
+    return isMember(name, s.markerGroup) || (reg !== undefined && (reg.uid === null || reg.uid === u.uid));
+  };
+
+  const taken = new Set<number>([...Object.values(local.users).map((u) => u.uid), ...Object.values(local.groups).map((g) => g.gid)]);
+  const desired: DesiredUser[] = [];
+  let removalsWithheld = false;
+  for (const [localName, iamName] of [...names.byLocal].sort(([a], [b]) => a.localeCompare(b))) {
+    const iamUser = byIamName.get(iamName)!;
+    const existing = get(local.users, localName);
+    const groups = entitled(iamName);
+    if (existing) {
+      if (existing.uid < s.uidMin) {
+        notices.push({ level: 'warn', code: 'protected-account', user: localName, iamName, message: `local account ${localName} (uid ${existing.uid}) is below UID_MIN and is never touched` });
+        continue;
+      }
+      if (!managed(localName)) {
+        notices.push({ level: 'warn', code: 'unmanaged-conflict', user: localName, iamName, message: `local account ${localName} exists but is not managed by iam-ssh; IAM user ${iamName} is not given access to it` });
+        continue;
+      }
+      const reg = get(local.registry, localName);
+      if (reg && reg.iamUserId !== iamUser.userId) {
+        notices.push({ level: 'error', code: 'identity-changed', user: localName, iamName, message: `IAM user ${iamName} was re-created (new UserId); the account ${localName} belonged to the old one and is left alone: remove it to let the new user in` });
+        continue;
+      }
+      for (const g of groups) if (!isMember(localName, g)) actions.push({ kind: 'add-member', user: localName, group: g, via: viaFor(g), reason: `IAM user ${iamName} is entitled to ${g}` });
+      for (const g of revocable) {
+        if (!groups.includes(g) && isMember(localName, g)) {
+          if (complete) actions.push({ kind: 'remove-member', user: localName, group: g, via: viaFor(g), reason: `IAM user ${iamName} is no longer entitled to ${g}` });
+          else removalsWithheld = true;
+        }
+      }
+      desired.push({ iamName, iamUserId: iamUser.userId, localName, uid: existing.uid });
+      continue;
+    }
+    let uid: number | null = null;
+    if (s.uidMode === 'hash') {
+      const reg = get(local.registry, localName);
+      uid = reg && reg.iamUserId === iamUser.userId && reg.uid !== null && !taken.has(reg.uid) ? reg.uid : stableUid(iamUser.userId, s.uidMin, s.uidMax, taken);
+      if (uid === null) {
+        notices.push({ level: 'error', code: 'uid-exhausted', user: localName, iamName, message: `no free UID found for ${iamName}; set UID_MODE=auto or widen UID_MIN..UID_MAX` });
+        continue;
+      }
+      if (uid !== stableUid(iamUser.userId, s.uidMin, s.uidMax, new Set())) {
+        notices.push({ level: 'warn', code: 'uid-collision', user: localName, iamName, message: `the stable UID of ${iamName} is taken here; using fallback UID ${uid}` });
+      }
+      taken.add(uid);
+    }
+    const direct = groups.filter((g) => viaFor(g) === 'usermod');
+    actions.push({ kind: 'create-user', user: localName, iamName, iamUserId: iamUser.userId, uid, groups: direct, reason: `IAM user ${iamName} is authorized` });
+    for (const g of groups.filter((g) => viaFor(g) === 'userdb')) actions.push({ kind: 'add-member', user: localName, group: g, via: 'userdb', reason: `IAM user ${iamName} is entitled to ${g}` });
+    desired.push({ iamName, iamUserId: iamUser.userId, localName, uid });
+  }
+
+  // --- who should go ------------------------------------------------------------------------
+  const keep = new Set([...names.byLocal.keys()]);
+  const leaving = Object.keys(local.users).filter((n) => managed(n) && !keep.has(n)).sort();
+  const removable: string[] = [];
+  for (const name of leaving) {
+    if (collided.has(name)) {
+      notices.push({ level: 'warn', code: 'removal-skipped-collision', user: name, message: `${name} is not removed: its IAM name now collides with another; resolve the collision in IAM` });
+      continue;
+    }
+    removable.push(name);
+  }
+  if (removable.length > 0) {
+    // Nobody authorized at all is far more often a broken read or config than a real wish.
+    const leavesNobody = desired.length === 0;
+    if (!complete) {
+      removalsWithheld = true;
+      notices.push({ level: 'warn', code: 'removal-deferred', message: `not removing ${removable.join(', ')}: the IAM read was incomplete` });
+    } else if (!force && (removable.length > s.maxRemovals || leavesNobody)) {
+      removalsWithheld = true;
+      notices.push({
+        level: 'error', code: 'removal-refused',
+        message: leavesNobody
+          ? `refusing to remove every managed user (${removable.length}); check IAM_AUTHORIZED_GROUPS, or run with --force`
+          : `refusing to remove ${removable.length} users at once (MAX_REMOVALS=${s.maxRemovals}); run with --force if this is intended`,
+      });
+    } else {
+      for (const name of removable) {
+        actions.push({ kind: 'remove-user', user: name, iamName: get(local.registry, name)?.iamName ?? null, keepHome: !s.removeHome, reason: 'no longer a member of the authorized IAM groups' });
+      }
+    }
+  }
+  for (const name of Object.keys(local.users)) {
+    if (!managed(name) && get(local.registry, name) && local.users[name]!.uid >= s.uidMin) {
+      notices.push({ level: 'warn', code: 'registry-mismatch', user: name, message: `${name} is in the registry with another UID; left alone` });
+    }
+  }
+
+  // --- sudoers drop-in ----------------------------------------------------------------------
+  if (sudoManaged) {
+    const content = sudoersText(s);
+    if (local.sudoersContent !== content) actions.push({ kind: 'write-sudoers', content, reason: local.sudoersContent === null ? 'sudo rule for the sudo group' : 'sudo rule changed' });
+  }
+
+  return { actions: order(actions), notices, desired, complete, removalsWithheld };
+}
+
+const ORDER: Record<Action['kind'], number> = { 'create-group': 0, 'write-sudoers': 1, 'create-user': 2, 'add-member': 3, 'remove-member': 4, 'remove-user': 5 };
+function order(actions: Action[]): Action[] {
+  return actions.map((a, i) => [a, i] as const).sort(([a, i], [b, j]) => ORDER[a.kind] - ORDER[b.kind] || i - j).map(([a]) => a);
+}
