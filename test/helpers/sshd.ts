@@ -32,7 +32,9 @@ export class Sshd {
   /** Starts sshd with the given extra config lines; the config is written inside the namespace. */
   static async start(ns: MountNamespace, extra: string[]): Promise<Sshd> {
     const port = await freePort();
-    await ns.must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', '/etc/ssh/iam-ssh-test-host-key']);
+    if ((await ns.exec('test', ['-f', '/etc/ssh/iam-ssh-test-host-key'])).code !== 0) {
+      await ns.must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', '/etc/ssh/iam-ssh-test-host-key']);
+    }
     const config = [
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
@@ -44,10 +46,11 @@ export class Sshd {
       'LogLevel VERBOSE',
       ...extra,
     ].join('\n');
-    await ns.writeFile('/etc/ssh/iam-ssh-test-sshd_config', config + '\n', '0600');
-    const check = await ns.exec('/usr/sbin/sshd', ['-t', '-f', '/etc/ssh/iam-ssh-test-sshd_config']);
+    const file = `/etc/ssh/iam-ssh-test-sshd_config-${port}`;
+    await ns.writeFile(file, config + '\n', '0600');
+    const check = await ns.exec('/usr/sbin/sshd', ['-t', '-f', file]);
     if (check.code !== 0) throw new Error(`sshd -t: ${check.stderr}`);
-    const proc = ns.spawn('/usr/sbin/sshd', ['-D', '-e', '-f', '/etc/ssh/iam-ssh-test-sshd_config']);
+    const proc = ns.spawn('/usr/sbin/sshd', ['-D', '-e', '-f', file]);
     const sshd = new Sshd(proc, port);
     const until = Date.now() + 10_000;
     while (!sshd.log.includes('Server listening')) {

@@ -1,6 +1,6 @@
 /** Planner: accounts that already exist — managed, unmanaged, protected, registered. */
 import {
-  settings, iam, idOf, host, run, actionsOf, lines, codes, noticesOf, touched, MARKER, SUDO,
+  type LocalSpec, settings, iam, idOf, host, run, actionsOf, lines, codes, noticesOf, touched, MARKER, SUDO,
 } from '../helpers/plan-fixtures';
 
 describe('existing managed users', () => {
@@ -177,7 +177,7 @@ describe('registry', () => {
     expect(codes(gone)).toEqual(['registry-mismatch']);
   });
 
-  test.each([
+  test.each<[string, LocalSpec]>([
     ['registered', { users: { alice: 200_100 }, registry: { alice: { iamUserId: 'AIDAOLD' } } }],
     ['marked and registered', { users: { alice: 200_100 }, groups: { [MARKER]: { gid: 150, members: ['alice'] } }, registry: { alice: { iamUserId: 'AIDAOLD' } } }],
   ])('%s with another UserId: identity-changed, no action, not desired', (_w, more) => {
@@ -202,7 +202,7 @@ describe('names shared with Object.prototype', () => {
   test.each(['constructor', 'Constructor', '__proto__'])('IAM user %j is created like any other', (iamName) => {
     const s = settings();
     const p = run(iam({ devs: [iamName, 'alice'] }), host(s), s);
-    expect(actionsOf(p, 'create-user').map((a) => a.user).sort()).toEqual(['alice', iamName.toLowerCase()]);
+    expect(actionsOf(p, 'create-user').map((a) => a.user).sort()).toEqual(['alice', iamName.toLowerCase()].sort());
     expect(p.notices).toEqual([]);
   });
 

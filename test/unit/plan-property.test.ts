@@ -3,9 +3,10 @@ import fc from 'fast-check';
 import { plan, sudoersText, type IamSnapshot, type LocalSnapshot, type PlanSettings, type Plan } from '../../src/core/plan';
 import { idOf, MARKER, SUDO } from '../helpers/plan-fixtures';
 
-const POOL = ['alice', 'Bob', 'bob', 'carol', 'Dave', 'frank', 'Gina', 'x'.repeat(33), '1eve'];
+// `constructor` checks that names shared with Object.prototype are nothing special
+const POOL = ['alice', 'Bob', 'bob', 'carol', 'Dave', 'frank', 'Gina', 'x'.repeat(33), '1eve', 'Constructor'];
 const IAM_GROUPS = ['devs', 'admins', 'ops', 'sre'];
-const LOCAL_NAMES = ['alice', 'bob', 'carol', 'dave', 'frank', 'gina', 'ec2', 'svc'];
+const LOCAL_NAMES = ['alice', 'bob', 'carol', 'dave', 'frank', 'gina', 'ec2', 'svc', 'constructor'];
 const LOCAL_GROUPS = [MARKER, SUDO, 'adm', 'docker', 'wheel'];
 const UIDS = [0, 999, 1000, 1001, 1003, 1500, 199_999, 200_000, 200_002, 200_005, 250_000];
 const PAIRS = LOCAL_NAMES.flatMap((u) => LOCAL_GROUPS.map((g) => `${u}:${g}`));
@@ -87,7 +88,7 @@ function isManaged(l: LocalSnapshot, s: PlanSettings, name: string): boolean {
   const u = Object.hasOwn(l.users, name) ? l.users[name] : undefined;
   if (!u || u.uid < s.uidMin) return false;
   const marked = (l.groups[s.markerGroup]?.members.includes(name) ?? false) || l.userdbMemberships.includes(`${name}:${s.markerGroup}`);
-  const reg = l.registry[name];
+  const reg = Object.hasOwn(l.registry, name) ? l.registry[name] : undefined;
   return marked || (reg !== undefined && (reg.uid === null || reg.uid === u.uid));
 }
 

@@ -1,0 +1,68 @@
+/**
+ * End to end after sync: accounts created by `iam-ssh sync` log in through a real sshd
+ * (with UsePAM no and with UsePAM yes), and sudo follows the sudo IAM group.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SyncEnv } from '../helpers/sync-env';
+import { canUseNamespaces } from '../helpers/namespace';
+import { TEST_CREDENTIALS } from '../helpers/moto';
+import { Sshd, makeClientKey, sshLogin, type ClientKey } from '../helpers/sshd';
+
+const suite = canUseNamespaces() ? describe : describe.skip;
+
+suite('ssh login and sudo for accounts made by sync', () => {
+  let env: SyncEnv;
+  let keyDir: string;
+  let admin: ClientKey;
+  let dev: ClientKey;
+  const daemons: Sshd[] = [];
+
+  beforeAll(async () => {
+    env = await SyncEnv.start();
+    keyDir = mkdtempSync(join(tmpdir(), 'iam-ssh-e2e-'));
+    admin = await makeClientKey(keyDir, 'admin');
+    dev = await makeClientKey(keyDir, 'dev');
+    await env.moto.seed({
+      groups: ['ssh-users', 'ssh-admins'],
+      users: [
+        { name: 'Grace.Hopper@Navy.example', groups: ['ssh-users', 'ssh-admins'], keys: [{ body: admin.publicLine }] },
+        { name: 'Linus', groups: ['ssh-users'], keys: [{ body: dev.publicLine }] },
+      ],
+    });
+    await env.config({ IAM_AUTHORIZED_GROUPS: 'ssh-users', SUDOERS_GROUPS: 'ssh-admins' });
+    const ns = env.ns;
+    await ns.must('useradd', ['--system', '--home-dir', '/var/lib/iam-ssh-home', '--create-home', '--shell', '/usr/sbin/nologin', 'iam-ssh']);
+    await ns.must('install', ['-d', '-o', 'iam-ssh', '-m', '0700', '/var/lib/iam-ssh-home/.aws', '/var/cache/iam-ssh']);
+    await ns.writeFile('/var/lib/iam-ssh-home/.aws/credentials',
+      `[default]\naws_access_key_id = ${TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}\n`, '0600');
+    await ns.must('chown', ['iam-ssh', '/var/lib/iam-ssh-home/.aws/credentials']);
+    const r = await env.sync();
+    if (r.code !== 0) throw new Error(`sync failed: ${r.stderr}`);
+  });
+
+  afterAll(async () => {
+    await env?.stop();
+    if (keyDir) rmSync(keyDir, { recursive: true, force: true });
+  });
+
+  for (const usePam of ['no', 'yes']) {
+    test(`UsePAM ${usePam}: the mapped name of an upper-case IAM user logs in; sudo only for the sudo group`, async () => {
+      const sshd = await Sshd.start(env.ns, [
+        `UsePAM ${usePam}`,
+        'AuthorizedKeysFile none',
+        'AuthorizedKeysCommand /usr/local/sbin/iam-ssh keys %u %f',
+        'AuthorizedKeysCommandUser iam-ssh',
+      ]);
+      daemons.push(sshd);
+      const grace = await sshLogin(sshd.port, 'grace.hopper.at.navy.example', admin, ['id -un && sudo -n true && echo SUDO-OK']);
+      expect(grace.stdout.split('\n')).toEqual(['grace.hopper.at.navy.example', 'SUDO-OK', '']);
+      const linus = await sshLogin(sshd.port, 'linus', dev, ['id -un; sudo -n true 2>/dev/null && echo SUDO-OK || echo SUDO-DENIED']);
+      expect(linus.stdout.split('\n')).toEqual(['linus', 'SUDO-DENIED', '']);
+      // Keys are bound to the IAM user: another member's key does not open this account.
+      const wrong = await sshLogin(sshd.port, 'linus', admin, ['true']);
+      expect(wrong.code).toBe(255);
+    });
+  }
+});
