@@ -109,7 +109,9 @@ async function main(): Promise<void> {
 
   step('3. Local accounts');
   const members = ['alice.smith', 'carol.plus.ops.at.corp.example'];
-  const hasSync = (await run(bin, ['sync', '--help'])).code === 0;
+  // `iam-ssh <anything> --help` exits 0 with the general help, so the usage line is what tells.
+  const syncHelp = await run(bin, ['sync', '--help']);
+  const hasSync = syncHelp.code === 0 && syncHelp.stdout.startsWith('iam-ssh sync');
   if (hasSync) {
     shown('iam-ssh sync', await ns.must(INSTALLED, ['sync'], {
       env: { PATH: SYSTEM_PATH, AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey },
