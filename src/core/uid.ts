@@ -22,7 +22,7 @@ export function hashUid(iamUserId: string, attempt: number, min: number, max: nu
 export function stableUid(iamUserId: string, min: number, max: number, taken: ReadonlySet<number>): number | null {
   for (let attempt = 0; attempt < PROBES; attempt++) {
     const uid = hashUid(iamUserId, attempt, min, max);
-    // 65535 and 4294967295 mean "no user" to parts of the system.
+    // 65534 (nobody) and 65535 (the 16-bit "no user") have meanings of their own.
     if (!taken.has(uid) && uid !== 65535 && uid !== 65534) return uid;
   }
   return null;
