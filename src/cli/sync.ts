@@ -126,8 +126,10 @@ async function apply(a: Action, accounts: Accounts, registry: Registry, config: 
       try {
         await accounts.createUser(a.user, a.iamName, a.uid, a.groups);
       } catch (e) {
-        const now = await accounts.snapshot();
-        if (!now.users[a.user]) registry.delete(a.user);
+        const now = (await accounts.snapshot()).users[a.user];
+        // A killed run's orphaned useradd may have finished the same account meanwhile: ours, done.
+        if (now && a.uid !== null && now.uid === a.uid) return;
+        if (!now) registry.delete(a.user);
         throw e;
       }
       if (a.uid === null) {
