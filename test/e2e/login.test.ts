@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Moto, TEST_CREDENTIALS } from '../helpers/moto';
+import { Moto } from '../helpers/moto';
 import { MountNamespace, canUseNamespaces } from '../helpers/namespace';
-import { Sshd, makeClientKey, sshLogin, type ClientKey } from '../helpers/sshd';
+import { Sshd, makeClientKey, sshLogin, prepareCommandUser, type ClientKey } from '../helpers/sshd';
 import { requireBinary, logLines } from '../helpers/run';
 
 const suite = canUseNamespaces() ? describe : describe.skip;
@@ -39,12 +39,7 @@ suite('ssh login through sshd with keys from IAM', () => {
     });
     ns = await MountNamespace.create();
     await ns.must('install', ['-o', 'root', '-g', 'root', '-m', '0755', bin, '/usr/local/sbin/iam-ssh']);
-    // The command user, with the instance-role stand-in: a shared credentials file in its home.
-    await ns.must('useradd', ['--system', '--home-dir', '/var/lib/iam-ssh-home', '--create-home', '--shell', '/usr/sbin/nologin', 'iam-ssh']);
-    await ns.must('install', ['-d', '-o', 'iam-ssh', '-m', '0700', '/var/lib/iam-ssh-home/.aws', '/var/cache/iam-ssh']);
-    await ns.writeFile('/var/lib/iam-ssh-home/.aws/credentials',
-      `[default]\naws_access_key_id = ${TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}\n`, '0600');
-    await ns.must('chown', ['iam-ssh', '/var/lib/iam-ssh-home/.aws/credentials']);
+    await prepareCommandUser(ns);
     await ns.writeFile('/etc/aws-ec2-ssh.conf',
       `# aws-ec2-ssh config, read as is\nIAM_AUTHORIZED_GROUPS="ssh-users"\nLOCAL_MARKER_GROUP="iam-synced-users"\nDONOTSYNC=0\nAWS_ENDPOINT_URL="${moto.url}"\n`);
     for (const user of ['alice.smith', 'outsider']) {

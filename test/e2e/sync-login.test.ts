@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncEnv } from '../helpers/sync-env';
 import { canUseNamespaces } from '../helpers/namespace';
-import { TEST_CREDENTIALS } from '../helpers/moto';
-import { Sshd, makeClientKey, sshLogin, type ClientKey } from '../helpers/sshd';
+import { Sshd, makeClientKey, sshLogin, prepareCommandUser, type ClientKey } from '../helpers/sshd';
 
 const suite = canUseNamespaces() ? describe : describe.skip;
 
@@ -33,11 +32,7 @@ suite('ssh login and sudo for accounts made by sync', () => {
     });
     await env.config({ IAM_AUTHORIZED_GROUPS: 'ssh-users', SUDOERS_GROUPS: 'ssh-admins' });
     const ns = env.ns;
-    await ns.must('useradd', ['--system', '--home-dir', '/var/lib/iam-ssh-home', '--create-home', '--shell', '/usr/sbin/nologin', 'iam-ssh']);
-    await ns.must('install', ['-d', '-o', 'iam-ssh', '-m', '0700', '/var/lib/iam-ssh-home/.aws', '/var/cache/iam-ssh']);
-    await ns.writeFile('/var/lib/iam-ssh-home/.aws/credentials',
-      `[default]\naws_access_key_id = ${TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}\n`, '0600');
-    await ns.must('chown', ['iam-ssh', '/var/lib/iam-ssh-home/.aws/credentials']);
+    await prepareCommandUser(ns);
     const r = await env.sync();
     if (r.code !== 0) throw new Error(`sync failed: ${r.stderr}`);
   });

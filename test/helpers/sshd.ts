@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { freePort } from './moto';
+import { freePort, TEST_CREDENTIALS } from './moto';
 import { run, type RunResult } from './run';
 import type { MountNamespace } from './namespace';
 
@@ -81,4 +81,17 @@ export async function sshLogin(port: number, user: string, key: ClientKey, comma
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+/**
+ * Creates the locked system user `iam-ssh` that runs the AuthorizedKeysCommand, its private
+ * cache directory, and a shared credentials file in its home standing in for the instance role
+ * (sshd gives the command no environment to carry credentials).
+ */
+export async function prepareCommandUser(ns: MountNamespace): Promise<void> {
+  await ns.must('useradd', ['--system', '--home-dir', '/var/lib/iam-ssh-home', '--create-home', '--shell', '/usr/sbin/nologin', 'iam-ssh']);
+  await ns.must('install', ['-d', '-o', 'iam-ssh', '-m', '0700', '/var/lib/iam-ssh-home/.aws', '/var/cache/iam-ssh']);
+  await ns.writeFile('/var/lib/iam-ssh-home/.aws/credentials',
+    `[default]\naws_access_key_id = ${TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}\n`, '0600');
+  await ns.must('chown', ['iam-ssh', '/var/lib/iam-ssh-home/.aws/credentials']);
 }
