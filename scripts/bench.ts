@@ -186,6 +186,7 @@ async function main(): Promise<void> {
     check: (r) => expect(r.stdout === '' && /recorded by sync/.test(String(events(r.stderr, 'keys.refused')[0]?.reason)), 'refusal', r),
   });
   const refusalCalls = proxy.total() - before;
+  await row('floor: `node -e 0` again, last (drift check)', process.execPath, ['-e', '0']);
   expect(refusalCalls === 0, `refusal made ${refusalCalls} IAM calls`);
 
   // IAM calls of one login: sshd runs the command once to query the key, once to verify it.

@@ -25,7 +25,8 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  minifySyntax: true,
+  minify: true,
+  keepNames: false,
   legalComments: 'none',
   // yargs is ESM and calls createRequire(import.meta.url); give it a URL that exists.
   banner: { js: 'var __importMetaUrl = require("url").pathToFileURL(process.execPath).href;' },
