@@ -1,21 +1,27 @@
 /**
  * Benchmark of `iam-ssh keys`, the command sshd runs at every login, next to process-start
  * floors measured in the same run with the same method. Not a test: it prints a Markdown
- * report on stdout. Usage: npm run bench [-- RUNS]   (default 30 timed runs per row)
+ * report on stdout. Run by `npm run bench`; after `npm run build`, also
+ * `node scripts/run-ts.mjs scripts/bench.ts [RUNS]` (default 30 timed runs per row).
+ *
+ * The rows are measured in PASSES rounds of RUNS/PASSES runs each and the samples pooled, so
+ * that a change in machine load during the run weighs on every row alike.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Moto, TEST_CREDENTIALS } from '../test/helpers/moto';
-import { IamProxy } from '../test/helpers/iam-proxy';
+import { IamProxy, type FaultRule } from '../test/helpers/iam-proxy';
 import { ROOT, events, requireBinary, run, type RunResult } from '../test/helpers/run';
 import { makeClientKey } from '../test/helpers/sshd';
 import { authScope } from '../src/core/keys-cache-entry';
 import { statePath, type SyncState } from '../src/local/sync-state';
 
 const RUNS = Number(process.argv[2] ?? 30);
+const PASSES = 3;
 const WARMUPS = 3;
 const RSS_RUNS = 5;
+const PER_PASS = Math.ceil(RUNS / PASSES);
 const GNU_TIME = '/usr/bin/time';
 
 export interface MeasureOpts {
@@ -25,15 +31,18 @@ export interface MeasureOpts {
   /** Throws when a run did not behave as the row claims. */
   check?: (r: RunResult) => void;
   warmups?: number;
+  /** Extra runs under GNU time for the peak RSS (0 to skip). */
+  rssRuns?: number;
 }
 
-export interface Stats {
-  median: number;
-  p90: number;
-  min: number;
-  /** Median of the peak RSS of RSS_RUNS extra runs under GNU time; null without it. */
-  rssKb: number | null;
+export interface Samples {
+  /** Wall times in ms, from spawn to exit. */
+  ms: number[];
+  /** Peak RSS in KiB of the runs under GNU time. */
+  rssKb: number[];
 }
+
+export interface Stats { median: number; p90: number; min: number; rssKb: number | null }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -41,8 +50,13 @@ function median(xs: number[]): number {
   return (s[Math.floor(mid)]! + s[Math.ceil(mid)]!) / 2;
 }
 
-/** Spawns `cmd args` n times after warm-ups; wall time from spawn to exit, no shell. */
-export async function measure(cmd: string, args: string[], opts: MeasureOpts = {}, n = RUNS): Promise<Stats> {
+export function summarize({ ms, rssKb }: Samples): Stats {
+  const s = [...ms].sort((a, b) => a - b);
+  return { median: median(s), p90: s[Math.ceil(0.9 * s.length) - 1]!, min: s[0]!, rssKb: rssKb.length ? median(rssKb) : null };
+}
+
+/** Spawns `cmd args` n times after warm-ups, no shell, and returns the samples. */
+export async function measure(cmd: string, args: string[], opts: MeasureOpts = {}, n = RUNS): Promise<Samples> {
   const once = async (argv0: string, argv: string[]): Promise<RunResult> => {
     opts.before?.();
     const r = await run(argv0, argv, { env: opts.env ?? process.env });
@@ -53,30 +67,19 @@ export async function measure(cmd: string, args: string[], opts: MeasureOpts = {
   for (let i = 0; i < (opts.warmups ?? WARMUPS); i++) await once(cmd, args);
   const ms: number[] = [];
   for (let i = 0; i < n; i++) ms.push((await once(cmd, args)).ms);
-  ms.sort((a, b) => a - b);
-  let rssKb: number | null = null;
-  if (existsSync(GNU_TIME)) {
-    const dir = mkdtempSync(join(tmpdir(), 'iam-ssh-rss-'));
-    try {
-      const rss: number[] = [];
-      for (let i = 0; i < RSS_RUNS; i++) {
-        await once(GNU_TIME, ['-f', '%M', '-o', join(dir, 'rss'), cmd, ...args]);
-        rss.push(Number(readFileSync(join(dir, 'rss'), 'utf8').trim().split('\n').pop()));
-      }
-      rssKb = median(rss);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  return { median: median(ms), p90: ms[Math.ceil(0.9 * ms.length) - 1]!, min: ms[0]!, rssKb };
+  const rssKb: number[] = [];
+  // GNU time appends the peak RSS (KiB) to the command's stderr, as its last line.
+  const rssRuns = existsSync(GNU_TIME) ? opts.rssRuns ?? RSS_RUNS : 0;
+  for (let i = 0; i < rssRuns; i++) rssKb.push(Number((await once(GNU_TIME, ['-f', '%M', cmd, ...args])).stderr.trim().split('\n').pop()));
+  return { ms, rssKb };
 }
 
-function expect(ok: boolean, what: string, r?: RunResult): void {
+function must(ok: boolean, what: string, r?: RunResult): void {
   if (!ok) throw new Error(`unexpected result: ${what}${r ? `\nstdout: ${r.stdout}\nstderr: ${r.stderr}` : ''}`);
 }
 
 const servedFrom = (source: string) => (r: RunResult) =>
-  expect(events(r.stderr, 'keys.served')[0]?.source === source, `keys.served source ${source}`, r);
+  must(events(r.stderr, 'keys.served')[0]?.source === source, `keys.served source ${source}`, r);
 
 function machine(): string {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
@@ -88,6 +91,7 @@ const calls = (c: Record<string, number>) =>
   Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') || '0';
 
 let cleanup: () => Promise<void> = async () => {};
+let interrupted = false;
 
 /** Waits for p, but not longer than ms (a helper whose process already died may never settle). */
 async function bounded(p: Promise<unknown>, ms = 5000): Promise<void> {
@@ -95,7 +99,6 @@ async function bounded(p: Promise<unknown>, ms = 5000): Promise<void> {
   await Promise.race([p.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
   clearTimeout(timer);
 }
-let interrupted = false;
 
 async function main(): Promise<void> {
   const bin = requireBinary();
@@ -151,43 +154,51 @@ async function main(): Promise<void> {
 
   const authKeys = join(dir, 'authorized_keys');
   writeFileSync(authKeys, expected);
-  const rows: [string, Stats][] = [];
-  const row = async (label: string, cmd: string, args: string[], opts: MeasureOpts = {}) => {
-    process.stderr.write(`bench: ${label}\n`);
-    rows.push([label, await measure(cmd, args, { env, ...opts })]);
-  };
-
-  await row('floor: `node -e 0`', process.execPath, ['-e', '0']);
-  await row('floor: `cat` authorized_keys (2 keys)', 'cat', [authKeys], { check: (r) => expect(r.stdout === expected, 'cat output', r) });
-  await row('`iam-ssh --version` (yargs)', bin, ['--version'], { check: (r) => expect(r.stdout.trim() === version, 'version', r) });
-  emptyCache();
-  await run(bin, keys(plain, 'alice.smith'), { env });
-  await row('`keys alice.smith`: cache hit', bin, keys(plain, 'alice.smith'), {
-    check: (r) => (expect(r.stdout === expected, 'hit output', r), servedFrom('hit')(r)),
-  });
-  await row('`keys alice.smith`: cache miss (no sync state)', bin, keys(plain, 'alice.smith'), {
-    before: emptyCache, check: (r) => (expect(r.stdout === expected, 'miss output', r), servedFrom('miss')(r)),
-  });
-  await row('`keys alice.smith`: cache miss (sync state)', bin, keys(synced, 'alice.smith'), {
-    before: emptyCache, check: (r) => (expect(r.stdout === expected, 'miss output', r), servedFrom('miss')(r)),
-  });
-  proxy.rules = [{ action: 'ListSSHPublicKeys', fault: 'throttle' }, { action: 'GetGroup', fault: 'throttle' }];
   const age = () => {
     const entry = JSON.parse(readFileSync(entryFile, 'utf8')) as { fetchedAt: number };
     entry.fetchedAt = Date.now() - 2 * 3_600_000;
     writeFileSync(entryFile, JSON.stringify(entry));
   };
-  await row('`keys alice.smith`: stale on IAM Throttling', bin, keys(plain, 'alice.smith'), {
-    before: age, check: (r) => (expect(r.stdout === expected, 'stale output', r), servedFrom('stale')(r)),
-  });
+  const serves = (source: string) => (r: RunResult) => (must(r.stdout === expected, `${source} output`, r), servedFrom(source)(r));
+  const throttle: FaultRule[] = [{ action: 'ListSSHPublicKeys', fault: 'throttle' }, { action: 'GetGroup', fault: 'throttle' }];
+  // In this order each row leaves the cache as the next one needs it (the hit row: fresh).
+  const rows: { label: string; cmd: string; args: string[]; opts?: MeasureOpts; rules?: FaultRule[] }[] = [
+    { label: 'floor: `node -e 0`', cmd: process.execPath, args: ['-e', '0'] },
+    { label: 'floor: `cat` authorized_keys (2 keys)', cmd: 'cat', args: [authKeys], opts: { check: (r) => must(r.stdout === expected, 'cat output', r) } },
+    { label: '`iam-ssh --version` (yargs)', cmd: bin, args: ['--version'], opts: { check: (r) => must(r.stdout.trim() === version, 'version', r) } },
+    { label: '`keys alice.smith`: cache hit', cmd: bin, args: keys(plain, 'alice.smith'), opts: { check: serves('hit') } },
+    { label: '`keys alice.smith`: stale on IAM Throttling', cmd: bin, args: keys(plain, 'alice.smith'), opts: { before: age, check: serves('stale') }, rules: throttle },
+    { label: '`keys alice.smith`: cache miss (no sync state)', cmd: bin, args: keys(plain, 'alice.smith'), opts: { before: emptyCache, check: serves('miss') } },
+    { label: '`keys alice.smith`: cache miss (sync state)', cmd: bin, args: keys(synced, 'alice.smith'), opts: { before: emptyCache, check: serves('miss') } },
+    {
+      label: '`keys mallory`: refused by sync state', cmd: bin, args: keys(synced, 'mallory'),
+      opts: { check: (r) => must(r.stdout === '' && /recorded by sync/.test(String(events(r.stderr, 'keys.refused')[0]?.reason)), 'refusal', r) },
+    },
+  ];
+  const samples = rows.map((): Samples => ({ ms: [], rssKb: [] }));
+
+  emptyCache();
+  await run(bin, keys(plain, 'alice.smith'), { env });
+  let refusalCalls = 0;
+  let refusalRuns = 0;
+  for (let pass = 0; pass < PASSES; pass++) {
+    for (const [i, row] of rows.entries()) {
+      process.stderr.write(`bench: pass ${pass + 1}/${PASSES}: ${row.label}\n`);
+      proxy.rules = row.rules ?? [];
+      const before = proxy.total();
+      const rssRuns = pass === 0 ? RSS_RUNS : 0;
+      const s = await measure(row.cmd, row.args, { env, ...row.opts, rssRuns }, PER_PASS);
+      if (row.label.includes('refused')) {
+        refusalCalls += proxy.total() - before;
+        refusalRuns += WARMUPS + s.ms.length + (existsSync(GNU_TIME) ? rssRuns : 0);
+      }
+      samples[i]!.ms.push(...s.ms);
+      samples[i]!.rssKb.push(...s.rssKb);
+    }
+  }
   proxy.rules = [];
-  const before = proxy.total();
-  await row('`keys mallory`: refused by sync state', bin, keys(synced, 'mallory'), {
-    check: (r) => expect(r.stdout === '' && /recorded by sync/.test(String(events(r.stderr, 'keys.refused')[0]?.reason)), 'refusal', r),
-  });
-  const refusalCalls = proxy.total() - before;
-  await row('floor: `node -e 0` again, last (drift check)', process.execPath, ['-e', '0']);
-  expect(refusalCalls === 0, `refusal made ${refusalCalls} IAM calls`);
+  must(refusalCalls === 0, `refusal made ${refusalCalls} IAM calls`);
+  const stats = rows.map((r, i) => [r.label, summarize(samples[i]!)] as const);
 
   // IAM calls of one login: sshd runs the command once to query the key, once to verify it.
   const login = async (cfg: string, prepare: () => void) => {
@@ -196,7 +207,7 @@ async function main(): Promise<void> {
     for (const fp of [undefined, fingerprint]) {
       proxy.resetCounts();
       const r = await run(bin, keys(cfg, 'alice.smith', fp), { env });
-      expect(r.stdout.includes(a.publicLine), 'login keys', r);
+      must(r.stdout.includes(a.publicLine), 'login keys', r);
       out.push({ ...proxy.counts });
     }
     return out;
@@ -207,20 +218,20 @@ async function main(): Promise<void> {
     ['warm cache', await login(plain, () => {})],
   ];
 
-  const node = rows[0]![1].median;
+  const node = stats[0]![1].median;
   const f = (x: number) => x.toFixed(1);
   const out = [
     `## iam-ssh keys benchmark`, '',
     `- date: ${new Date().toISOString()}`,
     `- machine: ${machine()}`,
-    `- method: each row spawns the process ${RUNS} times after ${WARMUPS} warm-ups, sequentially, wall time from spawn to exit; peak RSS is the median of ${RSS_RUNS} further runs under \`${GNU_TIME} -f %M\``,
+    `- method: each row spawns the process ${PER_PASS * PASSES} times, one after the other, in ${PASSES} passes over all rows (${WARMUPS} warm-ups per row and pass); wall time from spawn to exit; peak RSS is the median of ${RSS_RUNS} further runs under \`${GNU_TIME} -f %M\``,
     '', '| case | median ms | p90 ms | min ms | median / `node -e 0` | peak RSS MiB |', '|---|---:|---:|---:|---:|---:|',
-    ...rows.map(([label, s]) => `| ${label} | ${f(s.median)} | ${f(s.p90)} | ${f(s.min)} | ${(s.median / node).toFixed(2)} | ${s.rssKb === null ? 'n/a' : f(s.rssKb / 1024)} |`),
-    '', `Refusal by the sync state: ${refusalCalls} IAM calls over ${WARMUPS + RUNS + (existsSync(GNU_TIME) ? RSS_RUNS : 0)} runs.`,
+    ...stats.map(([label, s]) => `| ${label} | ${f(s.median)} | ${f(s.p90)} | ${f(s.min)} | ${(s.median / node).toFixed(2)} | ${s.rssKb === null ? 'n/a' : f(s.rssKb / 1024)} |`),
+    '', `Refusal by the sync state: ${refusalCalls} IAM calls over ${refusalRuns} runs.`,
     '', '| one login (`keys alice.smith`, then `keys alice.smith <fingerprint>`) | 1st call | 2nd call |', '|---|---|---|',
     ...logins.map(([label, [first, second]]) => `| ${label} | ${calls(first!)} | ${calls(second!)} |`),
   ];
-  const hit = rows.find(([label]) => label.includes('cache hit'))![1].median;
+  const hit = stats.find(([label]) => label.includes('cache hit'))![1].median;
   const ratio = hit / node;
   out.push('', `Done criterion (cache hit within 1.3x of \`node -e 0\`): ${ratio <= 1.3 ? 'yes' : 'no'}, ${f(hit)} ms vs ${f(node)} ms = ${ratio.toFixed(2)}x.`);
   if (!existsSync(GNU_TIME)) out.push('', `Peak RSS: n/a (${GNU_TIME}, GNU time, is not installed).`);
