@@ -103,13 +103,15 @@ export async function runKeys(user: string, fingerprint: string | undefined, dep
     if (fresh && freshness(fresh, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(fresh, 'waited');
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new Error('IAM did not answer within the time budget')), Math.max(0, deadline - now()));
+    // The SDK is loaded only when an IAM call is really needed: a name that the cached member
+    // list refuses costs no more than a cache hit.
     let iam: IamDirectory | null = null;
+    const getIam = async () => (iam ??= await deps.iam());
     try {
-      iam = await deps.iam();
-      const entry = await refresh(user, scope, iam, recorded?.users.find((u) => u.localName === user)?.iamName ?? null, ac.signal, deps, now, cache.writable);
+      const entry = await refresh(user, scope, getIam, recorded?.users.find((u) => u.localName === user)?.iamName ?? null, ac.signal, deps, now, cache.writable);
       if (!entry) return; // logged as refused inside
       cache.write(entry);
-      serve(entry, 'miss', iam.calls);
+      serve(entry, 'miss', (await getIam()).calls);
     } catch (e) {
       fallBack('IAM read failed', ac.signal.aborted ? ac.signal.reason : e);
     } finally {
@@ -122,23 +124,27 @@ export async function runKeys(user: string, fingerprint: string | undefined, dep
 
 /** Reads the user's Active keys from IAM; null when the name maps to no authorized IAM user. */
 async function refresh(
-  user: string, scope: string, iam: IamDirectory, knownIamName: string | null,
+  user: string, scope: string, getIam: () => Promise<IamDirectory>, knownIamName: string | null,
   signal: AbortSignal, deps: KeysDeps, now: () => number, cacheWritable: boolean,
 ): Promise<KeysCacheEntry | null> {
   const { config, log } = deps;
   let iamName = knownIamName;
   if (!iamName) {
+    let calls: Record<string, number> = {};
     let members = readMembers(config.cacheDir, scope, now(), config.keysCacheTtlMs);
     if (!members) {
+      const iam = await getIam();
+      calls = iam.calls;
       members = config.authorizedGroups.length === 0 ? await iam.listUsers(signal) : await unionOfGroups(iam, config.authorizedGroups, signal);
       if (cacheWritable) writeMembers(config.cacheDir, scope, now(), members);
     }
     iamName = findIamName(user, members.map((m) => m.userName));
     if (!iamName) {
-      log.log('info', 'keys.refused', { user, reason: 'no authorized IAM user maps to this name', calls: iam.calls });
+      log.log('info', 'keys.refused', { user, reason: 'no authorized IAM user maps to this name', calls });
       return null;
     }
   }
+  const iam = await getIam();
   const ids = await iam.listActiveKeyIds(iamName, signal);
   const bodies = await Promise.all(ids.map((id) => iam.getKey(iamName!, id, signal)));
   const keys: CachedKey[] = [];

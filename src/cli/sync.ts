@@ -2,7 +2,7 @@
  * `iam-ssh sync`: read IAM, read this host, plan, apply. Each applied change is one log line;
  * one failing change is reported and the others go on.
  */
-import { unlinkSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/config';
 import { loadConfig } from '../config/load';
@@ -19,7 +19,6 @@ import { readSudoers, writeSudoers } from '../local/sudoers';
 import { acquireRunLock } from '../local/run-lock';
 import { statePath, type SyncState } from '../local/sync-state';
 import { exec } from '../local/exec';
-import { mkdirSync } from 'node:fs';
 
 export interface SyncOptions {
   configFile: string | undefined;
