@@ -3,7 +3,7 @@
 // blob into a stripped copy of this node binary. Linux x64, Node 20.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,7 +17,11 @@ if (!process.versions.node.startsWith('20.')) console.warn(`warning: building wi
 
 const t0 = Date.now();
 mkdirSync(dist, { recursive: true });
-const bundle = join(dist, 'iam-ssh.cjs');
+// Everything is made in a private directory and renamed into place at the end, so a test or a
+// second build running meanwhile never sees a half-written executable.
+const work = mkdtempSync(join(dist, '.build-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const bundle = join(work, 'iam-ssh.cjs');
 await build({
   entryPoints: [join(root, 'src/main.ts')],
   outfile: bundle,
@@ -34,21 +38,20 @@ await build({
   logLevel: 'warning',
 });
 
-const seaConfig = join(dist, 'sea-config.json');
-const blob = join(dist, 'iam-ssh.blob');
+const seaConfig = join(work, 'sea-config.json');
+const blob = join(work, 'iam-ssh.blob');
 writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }));
 execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
 
 const exe = join(dist, 'iam-ssh');
-rmSync(exe, { force: true });
-copyFileSync(process.execPath, exe);
-chmodSync(exe, 0o755);
+const tmpExe = join(work, 'iam-ssh');
+copyFileSync(process.execPath, tmpExe);
+chmodSync(tmpExe, 0o755);
 // Strip before injecting: stripping afterwards drops the injected section.
-execFileSync('strip', ['--strip-all', exe], { stdio: ['ignore', 'ignore', 'ignore'] });
-execFileSync(process.execPath, [join(root, 'node_modules/postject/dist/cli.js'), exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE], {
+execFileSync('strip', ['--strip-all', tmpExe], { stdio: ['ignore', 'ignore', 'ignore'] });
+execFileSync(process.execPath, [join(root, 'node_modules/postject/dist/cli.js'), tmpExe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });
-chmodSync(exe, 0o755);
-rmSync(seaConfig);
-rmSync(blob);
+chmodSync(tmpExe, 0o755);
+renameSync(tmpExe, exe);
 console.log(`built ${exe} (${pkg.version}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
