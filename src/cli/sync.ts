@@ -19,6 +19,7 @@ import { readSudoers, writeSudoers } from '../local/sudoers';
 import { acquireRunLock } from '../local/run-lock';
 import { statePath, type SyncState } from '../local/sync-state';
 import { exec } from '../local/exec';
+import { writeLastSync, type LastSync } from '../local/last-sync';
 
 export interface SyncOptions {
   configFile: string | undefined;
@@ -55,8 +56,12 @@ export async function syncCommand(opts: SyncOptions): Promise<number> {
     }
     release = lock.release;
   }
+  const started = Date.now();
   try {
     return await syncLocked(config, opts, log);
+  } catch (e) {
+    if (!opts.dryRun) recordLastSync(config, log, { exitCode: EXIT.incomplete, complete: false, changes: 0, failures: 1, durationMs: Date.now() - started });
+    throw e;
   } finally {
     release();
   }
@@ -105,7 +110,18 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
     complete: plan.complete, changes: plan.actions.length - failures, failures, planned: counts,
     users: plan.desired.length, removalsWithheld: plan.removalsWithheld, calls: iam.calls, durationMs: Date.now() - started,
   });
-  return exitCode(plan, failures);
+  const code = exitCode(plan, failures);
+  recordLastSync(config, log, { exitCode: code, complete: plan.complete, changes: plan.actions.length - failures, failures, durationMs: Date.now() - started });
+  return code;
+}
+
+/** For `doctor`; a record that cannot be written is logged and does not change the run's outcome. */
+function recordLastSync(config: Config, log: Logger, outcome: Omit<LastSync, 'time'>): void {
+  try {
+    writeLastSync(config.stateDir, { time: new Date().toISOString(), ...outcome });
+  } catch (e) {
+    log.log('warn', 'sync.last_sync_unwritten', { error: errText(e) });
+  }
 }
 
 function exitCode(plan: Plan, failures: number): number {
