@@ -4,7 +4,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,10 +21,12 @@ mkdirSync(dist, { recursive: true });
 // second build running meanwhile never sees a half-written executable.
 const work = mkdtempSync(join(dist, '.build-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-const bundle = join(work, 'iam-ssh.cjs');
-await build({
-  entryPoints: [join(root, 'src/main.ts')],
-  outfile: bundle,
+// Two bundles: the login path (what a keys cache hit runs) is the executable's main script;
+// everything else is an asset compiled only by the processes that need it (src/full/load-sea.ts).
+const loginBundle = join(work, 'iam-ssh.cjs');
+const fullBundle = join(work, 'full.js');
+const fullCache = join(work, 'full.cache');
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -36,11 +38,26 @@ await build({
   banner: { js: 'var __importMetaUrl = require("url").pathToFileURL(process.execPath).href;' },
   define: { IAM_SSH_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__importMetaUrl' },
   logLevel: 'warning',
-});
+};
+const loadModule = join(root, 'src/full/load');
+const fullFromAsset = {
+  name: 'full-from-asset',
+  setup(b) {
+    b.onResolve({ filter: /\/load$/ }, (args) =>
+      resolve(args.resolveDir, args.path) === loadModule ? { path: join(root, 'src/full/load-sea.ts') } : undefined,
+    );
+  },
+};
+await build({ ...common, entryPoints: [join(root, 'src/main.ts')], outfile: loginBundle, plugins: [fullFromAsset] });
+await build({ ...common, entryPoints: [join(root, 'src/full/index.ts')], outfile: fullBundle });
+const loginText = readFileSync(loginBundle, 'utf8');
+if (/aws-sdk-js|yargs/.test(loginText)) throw new Error('the login bundle must contain neither the AWS SDK nor yargs');
+// A V8 code cache for the full bundle, made by this node binary, which is also the runtime.
+execFileSync(process.execPath, [join(root, 'scripts/code-cache.cjs'), fullBundle, fullCache], { stdio: ['ignore', 'ignore', 'inherit'] });
 
 const seaConfig = join(work, 'sea-config.json');
 const blob = join(work, 'iam-ssh.blob');
-writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }));
+writeFileSync(seaConfig, JSON.stringify({ main: loginBundle, output: blob, assets: { 'full.js': fullBundle, 'full.cache': fullCache }, disableExperimentalSEAWarning: true, useCodeCache: true }));
 execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
 
 const exe = join(dist, 'iam-ssh');

@@ -1,6 +1,7 @@
 /** Entry point of the single executable. */
 import { parseLoginArgv } from './cli/login-argv';
 import { keysCommand } from './cli/keys';
+import { loadFull } from './full/load';
 
 async function run(argv: string[]): Promise<number> {
   const configFromEnv = process.env.IAM_SSH_CONFIG || undefined;
@@ -9,7 +10,7 @@ async function run(argv: string[]): Promise<number> {
     await keysCommand(login.user, login.fingerprint, login.config ?? configFromEnv);
     return 0;
   }
-  const { main } = await import('./cli/app');
+  const { main } = await loadFull();
   return main(argv, { configFromEnv });
 }
 

@@ -18,6 +18,7 @@ import { KeysCache } from '../local/keys-cache';
 import { readSyncState } from '../local/sync-state';
 import { readMembers, writeMembers } from '../local/members-cache';
 import type { IamDirectory } from '../aws/iam';
+import { loadFull } from '../full/load';
 
 export interface KeysDeps {
   config: Config;
@@ -191,7 +192,7 @@ export async function keysCommand(user: string, fingerprint: string | undefined,
     await runKeys(user, fingerprint, {
       config,
       log,
-      iam: async () => (await import('../aws/iam')).createIamDirectory(config),
+      iam: async () => (await loadFull()).createIamDirectory(config),
       out: (text) => writeSync(1, text),
     });
   } catch (e) {
