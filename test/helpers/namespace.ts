@@ -1,7 +1,8 @@
 /**
  * A private mount namespace in which tests may create real users, write /etc and run sshd
- * without changing the host: overlays over /etc and /var, tmpfs over /home, /run and
- * /usr/local/sbin (a root-owned, non-writable place for the binary, as sshd demands).
+ * without changing the host: overlays over /etc and /var, tmpfs over /home, /run,
+ * /usr/local/sbin and /usr/local/bin (root-owned, non-writable places for the binary, as sshd
+ * demands, and where `install` puts it).
  *
  * A holder process keeps the namespace alive and reads its stdin, so it ends with the test
  * process even on kill -9; commands enter it with nsenter.
@@ -24,6 +25,7 @@ mount -t tmpfs -o mode=0755 home /home
 mount -t tmpfs -o mode=0755 run /run
 mkdir -p /run/sshd /run/lock && chmod 0755 /run/sshd
 mount -t tmpfs -o mode=0755 sbin /usr/local/sbin
+mount -t tmpfs -o mode=0755 bin /usr/local/bin
 echo ready
 read -r _ || true
 `;
