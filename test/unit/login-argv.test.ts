@@ -70,3 +70,29 @@ describe('parseLoginArgv leaves everything else to yargs (null)', () => {
     expect(parseLoginArgv(argv)).toBeNull();
   });
 });
+
+describe('parseLoginArgv and --stats', () => {
+  test.each([
+    [['--stats', 'keys', 'alice'], { user: 'alice', fingerprint: undefined, config: undefined, stats: true }],
+    [['--stats', '--config', 'f', 'keys', 'alice', FP], { user: 'alice', fingerprint: FP, config: 'f', stats: true }],
+    [['--config=f', '--stats', 'keys', 'alice'], { user: 'alice', fingerprint: undefined, config: 'f', stats: true }],
+    [['keys', 'alice', '--stats'], { user: 'alice', fingerprint: undefined, config: undefined, stats: true }],
+  ])('%j', (argv, want) => {
+    expect(parseLoginArgv(argv)).toEqual(want);
+  });
+
+  test('absent unless asked for', () => {
+    expect(parseLoginArgv(['keys', 'alice', FP])).not.toHaveProperty('stats');
+  });
+
+  test('a user name (sshd %u) is never read as the flag', () => {
+    expect(parseLoginArgv(['keys', '--stats'])).toEqual({ user: '--stats', fingerprint: undefined, config: undefined });
+    expect(parseLoginArgv(['keys', '--stats', FP])).toEqual({ user: '--stats', fingerprint: FP, config: undefined });
+  });
+
+  test('repeated or misplaced forms go to yargs', () => {
+    expect(parseLoginArgv(['--stats', '--stats', 'keys', 'alice'])).toBeNull();
+    expect(parseLoginArgv(['--stats', 'keys', 'alice', '--stats'])).toBeNull();
+    expect(parseLoginArgv(['keys', 'alice', FP, '--stats'])).toBeNull();
+  });
+});
