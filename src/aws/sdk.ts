@@ -11,6 +11,10 @@ export const loadSdk = {
     quietSdk();
     return import('@aws-sdk/client-ssm');
   },
+  sts: async () => {
+    quietSdk();
+    return import('@aws-sdk/client-sts');
+  },
 };
 
 /**

@@ -1,6 +1,7 @@
 /** The command line: yargs wiring only; each command lives in its own file. */
 import yargs from 'yargs';
 import { keysCommand } from './keys';
+import { doctorCommand } from './doctor';
 
 declare const IAM_SSH_VERSION: string;
 export const VERSION = typeof IAM_SSH_VERSION === 'string' ? IAM_SSH_VERSION : '0.0.0-dev';
@@ -70,6 +71,7 @@ function parser(argv: string[], env: Env) {
         });
       },
     )
+    .command(doctorCommand(env.configFromEnv))
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .version(VERSION)

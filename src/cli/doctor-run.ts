@@ -1,0 +1,68 @@
+/** Gathers the facts of `doctor`, runs the checks, reports, and sets the exit status. */
+import type { Config } from '../config/config';
+import { defaults } from '../config/config';
+import { loadConfig } from '../config/load';
+import { exec } from '../local/exec';
+import { readLastSync } from '../local/last-sync';
+import { commandUserName, configStat, pathChain, readHostKeys, readSchedule, readSshd, readUser, statPath } from '../local/doctor-facts';
+import { runChecks } from '../core/doctor-checks';
+import { renderJson, renderTable } from '../core/doctor-render';
+import type { DoctorFacts, SshdFact } from '../core/doctor-facts';
+
+/** The sync timer's interval (systemd/iam-ssh-sync.timer). */
+const SYNC_INTERVAL_MS = 10 * 60_000;
+
+export interface DoctorOptions {
+  configFile: string | undefined;
+  json: boolean;
+}
+
+export async function runDoctor(opts: DoctorOptions): Promise<number> {
+  let config: Config = defaults();
+  let error: string | null = null;
+  try {
+    config = loadConfig(opts.configFile).config;
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  const facts = await gatherFacts(config, error, opts.configFile);
+  const results = runChecks(facts);
+  process.stdout.write(opts.json ? renderJson(results) : renderTable(results));
+  if (error) return 2;
+  return results.some((c) => c.status === 'fail') ? 1 : 0;
+}
+
+async function gatherFacts(config: Config, configError: string | null, explicitFile: string | undefined): Promise<DoctorFacts> {
+  const isRoot = process.getuid?.() === 0;
+  const sshd: SshdFact = isRoot ? await readSshd(exec, config.stateDir) : { ran: false, reason: 'not running as root' };
+  const settings = sshd.ran && sshd.exitCode === 0 ? sshd.settings : {};
+  // Fields other layers add; read loosely so that doctor works with either shape of Config.
+  const extra = config as { keysMode?: string; ssmConfigPath?: string | null };
+  const keysMode = extra.keysMode === 'file' ? 'file' : 'command';
+  const commandLine = settings.authorizedkeyscommand?.[0];
+  // Without sshd's word (not root, or sshd -T failed), judge where this binary itself is installed.
+  const program = commandLine && commandLine !== 'none' ? commandLine.split(/\s+/)[0]! : sshd.ran && sshd.exitCode === 0 ? null : process.execPath;
+  const userName = commandUserName(settings);
+  const facts: DoctorFacts = {
+    now: Date.now(),
+    isRoot,
+    keysMode,
+    selfPath: process.execPath,
+    config: { file: configError ? (explicitFile ?? null) : config.file, error: configError, stat: configError ? null : configStat(config) },
+    sshd,
+    commandPath: program ? pathChain(program) : null,
+    commandUser: { name: userName, entry: await readUser(exec, userName) },
+    hostKeys: isRoot ? await readHostKeys(exec, settings) : [],
+    stateDir: statPath(config.stateDir),
+    cacheDir: statPath(config.cacheDir),
+    schedule: await readSchedule(exec),
+    lastSync: readLastSync(config.stateDir),
+    syncIntervalMs: SYNC_INTERVAL_MS,
+    aws: null,
+  };
+  if (!configError) {
+    const { probeAws } = await import('../aws/doctor-probes');
+    facts.aws = await probeAws(config, extra.ssmConfigPath ?? null);
+  }
+  return facts;
+}

@@ -1,0 +1,145 @@
+/**
+ * The host facts of `doctor`, read without changing anything: file ownership and modes,
+ * sshd's effective configuration (`sshd -T`), the command user, the sync schedule.
+ */
+import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Config } from '../config/config';
+import { COMMAND_USER, type PathFact, type ScheduleFact, type SshdFact, type SshdSettings, type UserFact } from '../core/doctor-facts';
+import { readSyncState } from './sync-state';
+import type { Exec } from './exec';
+
+const SSHD_CANDIDATES = ['/usr/sbin/sshd', '/usr/bin/sshd', '/sbin/sshd'];
+export const TIMER_UNIT = 'iam-ssh-sync.timer';
+export const CRON_FILE = '/etc/cron.d/iam-ssh';
+/** Used for sshd's Match evaluation when no synced user is known yet; it need not exist. */
+const PROBE_USER = 'iam-ssh-doctor-probe';
+/** What sshd and useradd accept as a user name; anything else from a file is not passed on. */
+const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+
+function fact(path: string, st: Stats): PathFact {
+  const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+  return { path, missing: false, kind, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 };
+}
+
+/** lstat: a symlink is reported as one, not followed. */
+export function statPath(path: string): PathFact {
+  try {
+    return fact(path, lstatSync(path));
+  } catch (e) {
+    return { path, missing: true, error: (e as NodeJS.ErrnoException).code ?? String(e) };
+  }
+}
+
+/** stat that follows links, for files whose target is what matters. */
+function statTarget(path: string): PathFact {
+  try {
+    return fact(path, statSync(path));
+  } catch (e) {
+    return { path, missing: true, error: (e as NodeJS.ErrnoException).code ?? String(e) };
+  }
+}
+
+/** The program resolved as sshd resolves it (realpath), then every directory above it up to /. */
+export function pathChain(program: string): { program: string; resolved: string | null; error: string | null; chain: PathFact[] } {
+  let resolved: string;
+  try {
+    resolved = realpathSync(program);
+  } catch (e) {
+    return { program, resolved: null, error: (e as NodeJS.ErrnoException).code ?? String(e), chain: [] };
+  }
+  const chain: PathFact[] = [];
+  for (let p = resolved; ; p = dirname(p)) {
+    chain.push(statPath(p));
+    if (p === dirname(p)) break;
+  }
+  return { program, resolved, error: null, chain };
+}
+
+/** `sshd -T` output: `keyword value...` per line; repeated keywords (hostkey) keep every value. */
+export function parseSshdT(text: string): SshdSettings {
+  const out: SshdSettings = {};
+  for (const line of text.split('\n')) {
+    const m = /^(\S+)\s+(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const k = m[1]!.toLowerCase();
+    (out[k] ??= []).push(m[2]!);
+  }
+  return out;
+}
+
+export async function readSshd(exec: Exec, stateDir: string): Promise<SshdFact> {
+  const sshd = SSHD_CANDIDATES.find((p) => existsSync(p));
+  if (!sshd) return { ran: false, reason: `no sshd in ${SSHD_CANDIDATES.join(', ')}` };
+  // Match blocks decide per user; evaluate them for a user sync manages, as a login would.
+  const synced = readSyncState(stateDir)?.users.map((u) => u.localName).find((n) => USER_NAME.test(n));
+  const probeUser = synced ?? PROBE_USER;
+  try {
+    const r = await exec(sshd, ['-T', '-C', `user=${probeUser},host=localhost,addr=127.0.0.1`]);
+    return { ran: true, exitCode: r.exitCode, stderr: r.stderr, probeUser, settings: r.exitCode === 0 ? parseSshdT(r.stdout) : {} };
+  } catch (e) {
+    return { ran: false, reason: (e as Error).message };
+  }
+}
+
+export async function readUser(exec: Exec, name: string): Promise<UserFact | null> {
+  if (!USER_NAME.test(name)) return null;
+  const pw = await exec('getent', ['passwd', name]);
+  if (pw.exitCode !== 0) return null;
+  const uid = Number(pw.stdout.split(':')[2]);
+  const ids = await exec('id', ['-G', name]);
+  const gids = ids.exitCode === 0 ? ids.stdout.trim().split(/\s+/).map(Number).filter(Number.isInteger) : [Number(pw.stdout.split(':')[3])];
+  return Number.isInteger(uid) ? { name, uid, gids } : null;
+}
+
+export function commandUserName(settings: SshdSettings): string {
+  const n = settings.authorizedkeyscommanduser?.[0];
+  return n && n !== 'none' && USER_NAME.test(n) ? n : COMMAND_USER;
+}
+
+/** sshd's HostKey list; without it (sshd -T failed), the usual files. */
+export async function readHostKeys(exec: Exec, settings: SshdSettings): Promise<PathFact[]> {
+  let paths = settings.hostkey ?? [];
+  if (paths.length === 0) {
+    try {
+      paths = readdirSync('/etc/ssh').filter((n) => /^ssh_host_.*_key$/.test(n)).map((n) => join('/etc/ssh', n));
+    } catch {
+      paths = [];
+    }
+  }
+  const out: PathFact[] = [];
+  for (const p of paths) {
+    const f = statTarget(p);
+    // Red Hat's group ssh_keys may read host keys; only its name tells it apart.
+    if (!f.missing && f.gid !== 0 && f.mode & 0o070) {
+      const g = await exec('getent', ['group', String(f.gid)]);
+      if (g.exitCode === 0) f.groupName = g.stdout.split(':')[0];
+    }
+    out.push(f);
+  }
+  return out;
+}
+
+export async function readSchedule(exec: Exec): Promise<ScheduleFact> {
+  // systemd's own test for "booted with systemd".
+  if (existsSync('/run/systemd/system')) {
+    const enabled = await exec('systemctl', ['is-enabled', TIMER_UNIT]);
+    const active = await exec('systemctl', ['is-active', TIMER_UNIT]);
+    return { kind: 'systemd', unit: TIMER_UNIT, enabled: enabled.stdout.trim(), active: active.stdout.trim() };
+  }
+  if (existsSync(dirname(CRON_FILE))) {
+    const file = statTarget(CRON_FILE);
+    let content: string | null = null;
+    try {
+      content = file.missing ? null : readFileSync(CRON_FILE, 'utf8').slice(0, 65_536);
+    } catch {
+      content = null;
+    }
+    return { kind: 'cron', file, content };
+  }
+  return { kind: 'none', reason: `systemd is not running and there is no ${dirname(CRON_FILE)}: nothing here schedules sync` };
+}
+
+export function configStat(config: Config): PathFact | null {
+  return config.file === null ? null : statTarget(config.file);
+}
