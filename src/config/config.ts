@@ -1,6 +1,6 @@
 /**
- * The one typed Config, built once per process from layers
- * (built-in defaults < config file < flags) and passed down; nothing below reads process.env.
+ * The one typed Config, built once per process from layers (built-in defaults < config file
+ * < SSM < instance tags < flags, see ./layers.ts) and passed down; nothing below reads process.env.
  */
 import * as v from './values';
 import { ConfigError, type ConfigEntry } from './parse';
@@ -9,6 +9,13 @@ export interface Config {
   /** The file the settings came from, or null when none was found. */
   file: string | null;
   authorizedGroups: string[];
+  /** SSM Parameter Store path whose parameters are a layer of settings; null: none. */
+  ssmConfigPath: string | null;
+  /** Instance tag keys whose values override IAM_AUTHORIZED_GROUPS / SUDOERS_GROUPS. */
+  authorizedGroupsTag: string | null;
+  sudoersGroupsTag: string | null;
+  /** Instance metadata service (IMDSv2), where the instance's own tags are read. */
+  imdsEndpoint: string;
   assumeRole: string | null;
   awsRegion: string;
   awsEndpointUrl: string | null;
@@ -53,6 +60,10 @@ function key<K extends keyof Config>(name: string, field: K, parse: NonNullable<
   KEYS[name] = { field, parse };
 }
 key('IAM_AUTHORIZED_GROUPS', 'authorizedGroups', v.iamGroups);
+key('SSM_CONFIG_PATH', 'ssmConfigPath', (s) => (s === '' ? null : v.ssmPath(s)));
+key('IAM_AUTHORIZED_GROUPS_TAG', 'authorizedGroupsTag', (s) => (s === '' ? null : v.tagKey(s)));
+key('SUDOERS_GROUPS_TAG', 'sudoersGroupsTag', (s) => (s === '' ? null : v.tagKey(s)));
+key('IMDS_ENDPOINT', 'imdsEndpoint', v.url);
 key('ASSUMEROLE', 'assumeRole', (s) => (s === '' ? null : v.roleArn(s)));
 key('AWS_REGION', 'awsRegion', v.region);
 key('AWS_ENDPOINT_URL', 'awsEndpointUrl', (s) => (s === '' ? null : v.url(s)));
@@ -86,12 +97,16 @@ key('USERDB_DIR', 'userdbDir', v.absolutePath);
  * Keys of aws-ec2-ssh's file that a later command of ours reads; accepted without a warning
  * so that the predecessor's config file is read as it is.
  */
-const LATER_KEYS = new Set(['IAM_AUTHORIZED_GROUPS_TAG', 'SUDOERS_GROUPS_TAG']);
+const LATER_KEYS = new Set<string>([]);
 
 export function defaults(): Config {
   return {
     file: null,
     authorizedGroups: [],
+    ssmConfigPath: null,
+    authorizedGroupsTag: null,
+    sudoersGroupsTag: null,
+    imdsEndpoint: 'http://169.254.169.254',
     assumeRole: null,
     awsRegion: 'us-east-1',
     awsEndpointUrl: null,
@@ -134,25 +149,33 @@ export function buildConfig(file: string | null, entries: ConfigEntry[]): BuildR
   config.file = file;
   const warnings: string[] = [];
   for (const e of entries) {
-    const spec = KEYS[e.key];
-    if (!spec) {
-      if (!LATER_KEYS.has(e.key)) warnings.push(`${file}:${e.line}: unknown key ${e.key} ignored`);
-      continue;
-    }
-    try {
-      (config as unknown as Record<string, unknown>)[spec.field] = spec.parse(e.value);
-    } catch (err) {
-      throw new ConfigError(file ?? '(config)', e.line, `${e.key}: ${(err as Error).message}`);
-    }
+    if (!applyEntry(config, e.key, e.value, file ?? '(config)', e.line)) warnings.push(`${file}:${e.line}: unknown key ${e.key} ignored`);
   }
-  check(config, file ?? '(config)');
+  checkConfig(config, file ?? '(config)');
   return { config, warnings };
 }
 
-function check(c: Config, file: string): void {
-  if (c.assumeRole) {
-    throw new ConfigError(file, null, 'ASSUMEROLE (cross-account IAM) is not supported by this version; remove it or upgrade');
+export function isKnownKey(name: string): boolean {
+  return Object.hasOwn(KEYS, name) || LATER_KEYS.has(name);
+}
+
+/**
+ * Sets one key's value; throws ConfigError naming where the value came from (`where`, and
+ * `line` for a file). Returns false for an unknown key, which the caller reports.
+ */
+export function applyEntry(config: Config, name: string, value: string, where: string, line: number | null): boolean {
+  const spec = Object.hasOwn(KEYS, name) ? KEYS[name] : undefined;
+  if (!spec) return LATER_KEYS.has(name);
+  try {
+    (config as unknown as Record<string, unknown>)[spec.field] = spec.parse(value);
+  } catch (err) {
+    throw new ConfigError(where, line, `${name}: ${(err as Error).message}`);
   }
+  return true;
+}
+
+/** Rules across keys, checked once after every layer is applied. */
+export function checkConfig(c: Config, file: string): void {
   if (c.keysTimeoutMs < 500) throw new ConfigError(file, null, 'KEYS_TIMEOUT must be at least 500ms');
   if (c.uidMin > c.uidMax) throw new ConfigError(file, null, 'UID_MIN must not be above UID_MAX');
   // aws-ec2-ssh asked for home removal through USERDEL_ARGS; honour it, but only when explicit.

@@ -99,3 +99,24 @@ export function sudoRule(v: string): string {
   if (!/^[A-Za-z0-9_=(),:!*\/ .@-]+$/.test(v) || !v.includes('=')) throw new Error(`"${v}" is not a sudoers rule like ALL=(ALL) NOPASSWD:ALL`);
   return v.trim();
 }
+
+/**
+ * An SSM Parameter Store path such as `/iam-ssh/prod/`: segments of `[A-Za-z0-9_.-]`, at most
+ * 15 levels, not under the reserved `/aws` or `/ssm`. Returned with one trailing slash.
+ */
+export function ssmPath(v: string): string {
+  const p = v.endsWith('/') ? v : `${v}/`;
+  const segments = p.slice(1, -1).split('/');
+  const ok = p.startsWith('/') && p.length <= 1011 && segments.length <= 15 && segments.every((s) => /^[A-Za-z0-9_.-]+$/.test(s) && s !== '.' && s !== '..');
+  if (!ok) throw new Error(`"${v}" is not an SSM parameter path like /iam-ssh/prod/`);
+  if (/^(aws|ssm)$/i.test(segments[0]!)) throw new Error(`"${v}" is under a path reserved by AWS`);
+  return p;
+}
+
+/** An EC2 tag key that instance metadata can serve: no spaces or `/` (AWS leaves those out of it). */
+export function tagKey(v: string): string {
+  if (!/^[A-Za-z0-9+=.,_:@-]{1,128}$/.test(v) || v === '.' || v === '..' || v === '_index') {
+    throw new Error(`"${v}" is not a tag key that instance metadata can serve (letters, digits, + - = . , _ : @)`);
+  }
+  return v;
+}

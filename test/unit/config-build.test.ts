@@ -170,11 +170,8 @@ describe('buildConfig', () => {
     expect(config.assumeRole).toBeNull();
   });
 
-  test('ASSUMEROLE set is refused with a clear message', () => {
-    const err = buildError('ASSUMEROLE="arn:aws:iam::123456789012:role/ssh-reader"');
-    expect(err.message).toContain('ASSUMEROLE');
-    expect(err.message).toContain('not supported');
-    expect(err.message.startsWith(`${FILE}: `)).toBe(true);
+  test('ASSUMEROLE with a role ARN is accepted', () => {
+    expect(build('ASSUMEROLE="arn:aws:iam::123456789012:role/ssh-reader"').config.assumeRole).toBe('arn:aws:iam::123456789012:role/ssh-reader');
   });
 
   test('ASSUMEROLE that is not an ARN is an error on its line', () => {
