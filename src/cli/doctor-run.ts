@@ -52,7 +52,7 @@ async function gatherFacts(config: Config, configError: string | null, explicitF
     sshd,
     commandPath: program ? pathChain(program) : null,
     commandUser: { name: userName, entry: await readUser(exec, userName) },
-    hostKeys: isRoot ? await readHostKeys(exec, settings) : [],
+    hostKeys: isRoot ? await readHostKeys(exec, settings, sshd.ran ? sshd.stderr : '') : [],
     stateDir: statPath(config.stateDir),
     cacheDir: statPath(config.cacheDir),
     schedule: await readSchedule(exec),

@@ -97,8 +97,11 @@ export function commandUserName(settings: SshdSettings): string {
   return n && n !== 'none' && USER_NAME.test(n) ? n : COMMAND_USER;
 }
 
-/** sshd's HostKey list; without it (sshd -T failed), the usual files. */
-export async function readHostKeys(exec: Exec, settings: SshdSettings): Promise<PathFact[]> {
+/**
+ * sshd's HostKey list. Without it (sshd -T failed, often because of a bad key), the usual
+ * files and every key sshd said it could not load.
+ */
+export async function readHostKeys(exec: Exec, settings: SshdSettings, sshdStderr: string): Promise<PathFact[]> {
   let paths = settings.hostkey ?? [];
   if (paths.length === 0) {
     try {
@@ -106,6 +109,8 @@ export async function readHostKeys(exec: Exec, settings: SshdSettings): Promise<
     } catch {
       paths = [];
     }
+    for (const m of sshdStderr.matchAll(/Unable to load host key: (\/\S+)/g)) paths.push(m[1]!);
+    paths = [...new Set(paths)];
   }
   const out: PathFact[] = [];
   for (const p of paths) {

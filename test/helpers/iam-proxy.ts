@@ -8,9 +8,10 @@ export interface FaultRule {
   action: string;
   /** Only when the request has this parameter value, e.g. { GroupName: 'devs' }. */
   when?: Record<string, string>;
-  fault: 'throttle' | 'hang' | 'error500';
+  fault: 'throttle' | 'hang' | 'error500' | 'denied';
 }
 
+const DENIED = `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/test/i-0 is not authorized to perform this action</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`;
 const THROTTLE = `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`;
 
 function body(req: IncomingMessage): Promise<Buffer> {
@@ -41,6 +42,10 @@ export class IamProxy {
       const rule = self.rules.find((r) => r.action === action && Object.entries(r.when ?? {}).every(([k, v]) => params.get(k) === v));
       if (rule?.fault === 'throttle') {
         res.writeHead(400, { 'content-type': 'text/xml' }).end(THROTTLE);
+        return;
+      }
+      if (rule?.fault === 'denied') {
+        res.writeHead(403, { 'content-type': 'text/xml' }).end(DENIED);
         return;
       }
       if (rule?.fault === 'error500') {
