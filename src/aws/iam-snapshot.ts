@@ -14,6 +14,8 @@ export async function readIamSnapshot(iam: IamDirectory, config: Config, signal?
   const groups = new Set<string>(config.authorizedGroups);
   if (Array.isArray(config.sudoersGroups)) config.sudoersGroups.forEach((g) => groups.add(g));
   Object.keys(config.groupMap).forEach((g) => groups.add(g));
+  // Recorded per user in the state, for notify-login.
+  if (Array.isArray(config.notifyGroups)) config.notifyGroups.forEach((g) => groups.add(g));
 
   const groupMembers: Record<string, string[]> = {};
   const refs = new Map<string, IamUserRef>();

@@ -1,7 +1,10 @@
 /** The command line: yargs wiring only; each command lives in its own file. */
 import yargs from 'yargs';
+import { installCommand } from './install';
+import { uninstallCommand } from './uninstall';
 import { keysCommand } from './keys';
 import { doctorCommand } from './doctor';
+import { notifyLoginYargs } from './notify-login';
 
 declare const IAM_SSH_VERSION: string;
 export const VERSION = typeof IAM_SSH_VERSION === 'string' ? IAM_SSH_VERSION : '0.0.0-dev';
@@ -43,12 +46,13 @@ function parser(argv: string[], env: Env) {
         y
           .positional('user', { type: 'string', demandOption: true, describe: 'local user name (sshd: %u)' })
           .positional('fingerprint', { type: 'string', describe: 'SHA256 fingerprint of the key being tried (sshd: %f)' })
+          .option('stats', { type: 'boolean', default: false, describe: 'print the AWS calls of this run on stderr' })
           .epilogue(
             'sshd_config:\n  AuthorizedKeysCommand /usr/local/bin/iam-ssh keys %u %f\n  AuthorizedKeysCommandUser iam-ssh\n\n' +
               'Prints nothing and exits 0 on every failure (fail closed); diagnostics are JSON lines on stderr.',
           ),
       async (args) => {
-        await keysCommand(String(args.user), args.fingerprint === undefined ? undefined : String(args.fingerprint), args.config ?? env.configFromEnv);
+        await keysCommand(String(args.user), args.fingerprint === undefined ? undefined : String(args.fingerprint), args.config ?? env.configFromEnv, args.stats);
       },
     )
     .command(
@@ -60,6 +64,7 @@ function parser(argv: string[], env: Env) {
           .option('json', { type: 'boolean', default: false, describe: 'with --dry-run: print the plan as JSON' })
           .option('force', { type: 'boolean', default: false, describe: 'allow removing more than MAX_REMOVALS users, or every managed user' })
           .option('wait', { type: 'number', default: 30, describe: 'seconds to wait for a running sync before skipping' })
+          .option('stats', { type: 'boolean', default: false, describe: 'print the AWS calls of this run, by service and action' })
           .epilogue(
             'Exit status: 0 in sync; 1 an IAM read or a change failed (nothing was removed if IAM was incomplete); ' +
               '2 bad config or usage; 3 removals refused by MAX_REMOVALS or the empty-result guard.',
@@ -67,11 +72,14 @@ function parser(argv: string[], env: Env) {
       async (args) => {
         const { syncCommand } = await import('./sync');
         process.exitCode = await syncCommand({
-          configFile: args.config ?? env.configFromEnv, dryRun: args['dry-run'], json: args.json, force: args.force, lockWaitMs: Math.max(0, args.wait) * 1000,
+          configFile: args.config ?? env.configFromEnv, dryRun: args['dry-run'], json: args.json, force: args.force, lockWaitMs: Math.max(0, args.wait) * 1000, stats: args.stats,
         });
       },
     )
+    .command(installCommand(env.configFromEnv))
+    .command(uninstallCommand(env.configFromEnv))
     .command(doctorCommand(env.configFromEnv))
+    .command(notifyLoginYargs(env.configFromEnv))
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .version(VERSION)

@@ -6,13 +6,16 @@
  * list recorded by sync, the keys cache, and only then IAM.
  */
 import { writeSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { defaults, type Config } from '../config/config';
-import { loadConfig } from '../config/load';
+import { resolveConfig } from '../config/resolve';
 import { stderrLogger } from '../util/log';
 import type { Logger } from '../util/log';
 import { errText } from '../util/log';
 import { isValidLocalName, checkLocalName, findIamName } from '../core/names';
-import { parsePublicKey, sameFingerprint } from '../core/ssh-key';
+import { sameFingerprint } from '../core/ssh-key';
+import { readActiveKeys } from '../core/active-keys';
+import { callStats, formatCalls } from '../core/call-stats';
 import { authScope, freshness, type KeysCacheEntry, type CachedKey } from '../core/keys-cache-entry';
 import { KeysCache } from '../local/keys-cache';
 import { readSyncState } from '../local/sync-state';
@@ -28,12 +31,17 @@ export interface KeysDeps {
   out: (text: string) => void;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Called once when another process holds the refresh: the waiter leaves the CPU to it. */
+  whileWaiting?: () => void;
 }
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const POLL_MS = 20;
+const MAX_POLL_MS = 320;
 /** Time kept back from the budget to log and exit before the hard timer fires. */
 const MARGIN_MS = 250;
+/** At most this long is spent handing the audit lines to journald at exit. */
+const FLUSH_MS = 200;
 
 type Source = 'hit' | 'miss' | 'stale' | 'waited';
 
@@ -61,7 +69,11 @@ export async function runKeys(user: string, fingerprint: string | undefined, dep
   }
 
   const cache = new KeysCache(config.cacheDir);
-  const serve = (entry: KeysCacheEntry, source: Source, calls?: Record<string, number>) => {
+  // Built only when an IAM call is really needed: a name that the cached member list refuses
+  // costs no more than a cache hit.
+  let iam: IamDirectory | null = null;
+  const getIam = async () => (iam ??= await deps.iam());
+  const serve = (entry: KeysCacheEntry, source: Source) => {
     let keys: CachedKey[] = entry.keys;
     let matched: string | null = null;
     if (fingerprint) {
@@ -73,7 +85,7 @@ export async function runKeys(user: string, fingerprint: string | undefined, dep
       user, iamUser: entry.iamUser, source, ageMs: now() - entry.fetchedAt,
       keys: keys.map((k) => ({ id: k.id, fingerprint: k.fingerprint })),
       ...(fingerprint ? { requested: fingerprint, matchedKeyId: matched } : {}),
-      durationMs: now() - started, ...(calls ? { calls } : {}),
+      durationMs: now() - started, calls: callStats({ iam: iam?.calls }),
     });
   };
 
@@ -81,14 +93,25 @@ export async function runKeys(user: string, fingerprint: string | undefined, dep
   if (cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(cached, 'hit');
 
   // Single flight: one process refreshes, the others wait for its result.
+  // Waiters sleep until the holder's entry or lock changes (inotify), polling ever more slowly
+  // in case an event is missed: under a burst of logins they leave the CPU to the holder.
   let release: (() => void) | null = null;
   let waited = false;
-  while (!(release = cache.tryLock(user, config.keysTimeoutMs))) {
-    waited = true;
-    if (now() + POLL_MS >= deadline) break;
-    await sleep(POLL_MS);
-    cached = cache.read(user, scope) ?? cached;
-    if (cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(cached, 'waited');
+  let pollMs = POLL_MS;
+  const watcher = deps.sleep ? null : cache.watch(user);
+  try {
+    while (!(release = cache.tryLock(user, config.keysTimeoutMs))) {
+      if (!waited) deps.whileWaiting?.();
+      waited = true;
+      if (now() + POLL_MS >= deadline) break;
+      const wait = Math.min(pollMs, deadline - now());
+      await (watcher ? watcher.next(wait) : sleep(wait));
+      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+      cached = cache.read(user, scope) ?? cached;
+      if (cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(cached, 'waited');
+    }
+  } finally {
+    watcher?.close();
   }
   const fallBack = (reason: string, error?: unknown) => {
     const usable = cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) !== 'expired';
@@ -104,15 +127,12 @@ export async function runKeys(user: string, fingerprint: string | undefined, dep
     if (fresh && freshness(fresh, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(fresh, 'waited');
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new Error('IAM did not answer within the time budget')), Math.max(0, deadline - now()));
-    // The SDK is loaded only when an IAM call is really needed: a name that the cached member
-    // list refuses costs no more than a cache hit.
-    let iam: IamDirectory | null = null;
-    const getIam = async () => (iam ??= await deps.iam());
     try {
-      const entry = await refresh(user, scope, getIam, recorded?.users.find((u) => u.localName === user)?.iamName ?? null, ac.signal, deps, now, cache.writable);
+      const knownIamName = recorded?.users.find((u) => u.localName === user)?.iamName ?? null;
+      const entry = await refresh(user, scope, getIam, knownIamName, cached?.keys ?? [], ac.signal, deps, now, cache.writable);
       if (!entry) return; // logged as refused inside
       cache.write(entry);
-      serve(entry, 'miss', (await getIam()).calls);
+      serve(entry, 'miss');
     } catch (e) {
       fallBack('IAM read failed', ac.signal.aborted ? ac.signal.reason : e);
     } finally {
@@ -126,7 +146,7 @@ export async function runKeys(user: string, fingerprint: string | undefined, dep
 /** Reads the user's Active keys from IAM; null when the name maps to no authorized IAM user. */
 async function refresh(
   user: string, scope: string, getIam: () => Promise<IamDirectory>, knownIamName: string | null,
-  signal: AbortSignal, deps: KeysDeps, now: () => number, cacheWritable: boolean,
+  knownKeys: readonly CachedKey[], signal: AbortSignal, deps: KeysDeps, now: () => number, cacheWritable: boolean,
 ): Promise<KeysCacheEntry | null> {
   const { config, log } = deps;
   let iamName = knownIamName;
@@ -141,23 +161,13 @@ async function refresh(
     }
     iamName = findIamName(user, members.map((m) => m.userName));
     if (!iamName) {
-      log.log('info', 'keys.refused', { user, reason: 'no authorized IAM user maps to this name', calls });
+      log.log('info', 'keys.refused', { user, reason: 'no authorized IAM user maps to this name', calls: callStats({ iam: calls }) });
       return null;
     }
   }
-  const iam = await getIam();
-  const ids = await iam.listActiveKeyIds(iamName, signal);
-  const bodies = await Promise.all(ids.map((id) => iam.getKey(iamName!, id, signal)));
-  const keys: CachedKey[] = [];
-  for (const b of bodies) {
-    if (b.status !== 'Active') continue; // deactivated between the list and the get
-    const parsed = parsePublicKey(b.body);
-    if (!parsed.ok) {
-      log.log('warn', 'keys.key_dropped', { user, iamUser: iamName, keyId: b.id, reason: parsed.reason });
-      continue;
-    }
-    keys.push({ id: b.id, line: parsed.key.line, fingerprint: parsed.key.fingerprint });
-  }
+  // Bodies of key ids already in the (stale) entry are reused: IAM never changes a key's body.
+  const { keys, dropped } = await readActiveKeys(await getIam(), iamName, knownKeys, signal);
+  for (const d of dropped) log.log('warn', 'keys.key_dropped', { user, iamUser: iamName, keyId: d.keyId, reason: d.reason });
   return { version: 1, fetchedAt: now(), localUser: user, iamUser: iamName, scope, keys };
 }
 
@@ -172,8 +182,8 @@ function printable(s: string): string {
   return s.slice(0, 64).replace(/[^\x20-\x7e]/g, '?');
 }
 
-/** sshd's contract/** sshd's contract: exit 0 always, output only keys, never outlive the budget. */
-export async function keysCommand(user: string, fingerprint: string | undefined, configFile: string | undefined): Promise<void> {
+/** sshd's contract: exit 0 always, output only keys, never outlive the budget. */
+export async function keysCommand(user: string, fingerprint: string | undefined, configFile: string | undefined, stats = false): Promise<void> {
   const log = stderrLogger('keys');
   let budget = defaults().keysTimeoutMs;
   const hardStop = () => {
@@ -181,8 +191,10 @@ export async function keysCommand(user: string, fingerprint: string | undefined,
     process.exit(0);
   };
   let timer = setTimeout(hardStop, budget);
+  let iam: IamDirectory | null = null;
   try {
-    const { config, warnings } = loadConfig(configFile);
+    // The last good SSM/tag layers from disk: a login never waits on SSM or instance metadata.
+    const { config, warnings } = await resolveConfig({ file: configFile, remote: 'cached', log });
     for (const w of warnings) log.log('warn', 'config.warning', { message: w });
     if (config.keysTimeoutMs !== budget) {
       clearTimeout(timer);
@@ -192,12 +204,19 @@ export async function keysCommand(user: string, fingerprint: string | undefined,
     await runKeys(user, fingerprint, {
       config,
       log,
-      iam: async () => (await loadFull()).createIamDirectory(config),
+      iam: async () => (iam = await (await loadFull()).createIamDirectory(config, config.cacheDir)),
       out: (text) => writeSync(1, text),
+      // A waiter only polls a file; at the lowest priority it leaves the CPU to the process
+      // doing the IAM round, which matters when a burst of logins starts hundreds at once.
+      whileWaiting: () => setPriority(19),
     });
   } catch (e) {
     log.log('error', 'keys.failed_closed', { user: user.slice(0, 64), error: errText(e) });
   } finally {
     clearTimeout(timer);
+    // Under sshd the log lines go to journald (stderr is /dev/null): let them leave before exit.
+    await log.flush?.(FLUSH_MS);
+    // --stats: for a person at a terminal; stdout belongs to sshd, so this goes to stderr.
+    if (stats) process.stderr.write(`iam-ssh keys: ${formatCalls(callStats({ iam: (iam as IamDirectory | null)?.calls }))}\n`);
   }
 }

@@ -5,7 +5,8 @@
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/config';
-import { loadConfig } from '../config/load';
+import { resolveConfig, RemoteConfigError } from '../config/resolve';
+import { awsRemoteReaders } from '../aws/remote-readers';
 import { stderrLogger, errText, type Logger } from '../util/log';
 import { writeFileAtomic } from '../util/atomic-file';
 import { plan as makePlan, type Action, type Plan, type PlanSettings } from '../core/plan';
@@ -17,7 +18,9 @@ import { Accounts } from '../local/accounts';
 import { Registry } from '../local/registry';
 import { readSudoers, writeSudoers } from '../local/sudoers';
 import { acquireRunLock } from '../local/run-lock';
-import { statePath, type SyncState } from '../local/sync-state';
+import { statePath, readSyncState, type SyncState } from '../local/sync-state';
+import { callStats } from '../core/call-stats';
+import { syncUserKeys, keyUsers, managedNames, syncStatsText } from './sync-keys';
 import { exec } from '../local/exec';
 import { writeLastSync, type LastSync } from '../local/last-sync';
 
@@ -27,6 +30,8 @@ export interface SyncOptions {
   json: boolean;
   force: boolean;
   lockWaitMs: number;
+  /** Print the AWS calls of the run (stdout; stderr with --json). */
+  stats?: boolean;
 }
 
 export const EXIT = { ok: 0, incomplete: 1, usage: 2, refused: 3 } as const;
@@ -35,12 +40,13 @@ export async function syncCommand(opts: SyncOptions): Promise<number> {
   const log = stderrLogger('sync');
   let config: Config;
   try {
-    const loaded = loadConfig(opts.configFile);
+    const loaded = await resolveConfig({ file: opts.configFile, remote: 'fetch', log, deps: { readers: awsRemoteReaders, save: !opts.dryRun } });
     loaded.warnings.forEach((w) => log.log('warn', 'config.warning', { message: w }));
     config = loaded.config;
   } catch (e) {
-    log.log('error', 'config.error', { error: errText(e) });
-    return EXIT.usage;
+    // Without the remote layers the authorized groups are unknown: change nothing.
+    log.log('error', e instanceof RemoteConfigError ? 'config.remote_failed' : 'config.error', { error: errText(e) });
+    return e instanceof RemoteConfigError ? EXIT.incomplete : EXIT.usage;
   }
   if (config.doNotSync) {
     log.log('info', 'sync.disabled', { message: `DONOTSYNC is set in ${config.file}; nothing is changed` });
@@ -89,6 +95,7 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
 
   if (opts.dryRun) {
     process.stdout.write(opts.json ? planJson(plan) : formatPlan(plan));
+    if (opts.stats) (opts.json ? process.stderr : process.stdout).write(syncStatsText(callStats({ iam: iam.calls }), null));
     return exitCode(plan, 0);
   }
 
@@ -104,14 +111,19 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
       log.log('error', 'sync.change_failed', { ...describe(action), error: errText(e) });
     }
   }
-  if (plan.complete) writeState(config, plan, created);
+  // File mode / prefetch: per-user key reads, after the accounts exist and before the state names them.
+  const keys = await syncUserKeys(config, iam, keyUsers(plan, created), managedNames(local, plan, readSyncState(config.stateDir), config.localMarkerGroup), plan.complete, log);
+  const keyFailures = keys?.failed.length ?? 0;
+  if (plan.complete) writeState(config, plan, created, snapshot.groupMembers);
   const counts = Object.fromEntries(['create-user', 'remove-user', 'add-member', 'remove-member', 'create-group', 'write-sudoers'].map((k) => [k, plan.actions.filter((a) => a.kind === k).length]));
-  log.log(failures || !plan.complete ? 'warn' : 'info', 'sync.done', {
-    complete: plan.complete, changes: plan.actions.length - failures, failures, planned: counts,
-    users: plan.desired.length, removalsWithheld: plan.removalsWithheld, calls: iam.calls, durationMs: Date.now() - started,
+  log.log(failures || keyFailures || !plan.complete ? 'warn' : 'info', 'sync.done', {
+    complete: plan.complete && keyFailures === 0, changes: plan.actions.length - failures, failures, planned: counts,
+    users: plan.desired.length, removalsWithheld: plan.removalsWithheld, calls: callStats({ iam: iam.calls }), ...(keys ? { keys: { ...keys, failed: keyFailures } } : {}),
+    durationMs: Date.now() - started,
   });
-  const code = exitCode(plan, failures);
-  recordLastSync(config, log, { exitCode: code, complete: plan.complete, changes: plan.actions.length - failures, failures, durationMs: Date.now() - started });
+  if (opts.stats) process.stdout.write(syncStatsText(callStats({ iam: iam.calls }), keys));
+  const code = exitCode(plan, failures + keyFailures);
+  recordLastSync(config, log, { exitCode: code, complete: plan.complete && keyFailures === 0, changes: plan.actions.length - failures, failures, durationMs: Date.now() - started });
   return code;
 }
 
@@ -172,14 +184,21 @@ function describe(a: Action): Record<string, unknown> {
   return fields;
 }
 
-/** The record `keys` trusts: only users that exist here and are ours. */
-function writeState(config: Config, plan: Plan, created: Set<string>): void {
+/**
+ * The record `keys` trusts: only users that exist here and are ours. With each user's IAM
+ * groups, so that `notify-login` (inside every login) decides without calling IAM.
+ */
+function writeState(config: Config, plan: Plan, created: Set<string>, groupMembers: Record<string, string[]>): void {
   const failedCreates = new Set(plan.actions.filter((a) => a.kind === 'create-user' && !created.has(a.user)).map((a) => (a as { user: string }).user));
   const state: SyncState = {
     version: 1,
     writtenAt: new Date().toISOString(),
     scope: authScope(config.authorizedGroups, config.awsEndpointUrl),
-    users: plan.desired.filter((d) => !failedCreates.has(d.localName)).map((d) => ({ iamName: d.iamName, localName: d.localName, uid: d.uid, iamUserId: d.iamUserId })),
+    users: plan.desired.filter((d) => !failedCreates.has(d.localName)).map((d) => ({
+      iamName: d.iamName, localName: d.localName, uid: d.uid, iamUserId: d.iamUserId,
+      groups: Object.keys(groupMembers).filter((g) => groupMembers[g]!.includes(d.iamName)).sort(),
+    })),
+    groupsRead: Object.keys(groupMembers).sort(),
   };
   mkdirSync(config.stateDir, { recursive: true, mode: 0o755 });
   writeFileAtomic(statePath(config.stateDir), JSON.stringify(state) + '\n', 0o644);

@@ -4,6 +4,7 @@
  */
 import * as v from './values';
 import { ConfigError, type ConfigEntry } from './parse';
+import { DEFAULT_KEYS_FILE_DIR } from '../core/key-files';
 
 export interface Config {
   /** The file the settings came from, or null when none was found. */
@@ -50,6 +51,23 @@ export interface Config {
   /** Where Flatcar/CoreOS keep base groups that usermod cannot change. */
   baseGroupFile: string;
   userdbDir: string;
+  /** command: sshd runs `keys` per login; file: sync writes one AuthorizedKeysFile per user. */
+  keysMode: 'command' | 'file';
+  /** In command mode, sync refreshes every managed user's keys cache entry. */
+  keysPrefetch: boolean;
+  /** Where file mode writes `<local user>` files (root-owned, 0644, directory 0755). */
+  keysFileDir: string;
+
+  // notify-login
+  /** IAM groups whose members' logins are reported; 'all': every managed user; []: none. */
+  notifyGroups: string[] | 'all';
+  /** Local names whose logins are never reported. */
+  notifyIgnoreUsers: string[];
+  notifyWebhookUrl: string | null;
+  notifyEmail: string[];
+  /** Hard budget of one notify-login run. */
+  notifyTimeoutMs: number;
+  sendmailProgram: string;
 }
 
 type Spec = { [K in keyof Config]?: (value: string) => Config[K] };
@@ -92,6 +110,15 @@ key('SUDO_RULE', 'sudoRule', v.sudoRule);
 key('SUDOERS_FILE', 'sudoersFile', v.absolutePath);
 key('BASE_GROUP_FILE', 'baseGroupFile', v.absolutePath);
 key('USERDB_DIR', 'userdbDir', v.absolutePath);
+key('KEYS_MODE', 'keysMode', (s) => v.oneOf(s, ['command', 'file'] as const));
+key('KEYS_PREFETCH', 'keysPrefetch', v.bool);
+key('KEYS_FILE_DIR', 'keysFileDir', v.absolutePath);
+key('NOTIFY_GROUPS', 'notifyGroups', (s) => (s.trim() === '##ALL##' ? 'all' : v.iamGroups(s)));
+key('NOTIFY_IGNORE_USERS', 'notifyIgnoreUsers', v.localUsers);
+key('NOTIFY_WEBHOOK_URL', 'notifyWebhookUrl', (s) => (s === '' ? null : v.webhookUrl(s)));
+key('NOTIFY_EMAIL', 'notifyEmail', v.emailAddresses);
+key('NOTIFY_TIMEOUT', 'notifyTimeoutMs', v.duration);
+key('SENDMAIL_PROGRAM', 'sendmailProgram', v.absolutePath);
 
 /**
  * Keys of aws-ec2-ssh's file that a later command of ours reads; accepted without a warning
@@ -135,6 +162,15 @@ export function defaults(): Config {
     sudoersFile: '/etc/sudoers.d/iam-ssh',
     baseGroupFile: '/usr/share/baselayout/group',
     userdbDir: '/etc/userdb',
+    keysMode: 'command',
+    keysPrefetch: false,
+    keysFileDir: DEFAULT_KEYS_FILE_DIR,
+    notifyGroups: [],
+    notifyIgnoreUsers: [],
+    notifyWebhookUrl: null,
+    notifyEmail: [],
+    notifyTimeoutMs: 3_000,
+    sendmailProgram: '/usr/sbin/sendmail',
   };
 }
 
@@ -187,4 +223,5 @@ export function checkConfig(c: Config, file: string): void {
       .filter((a) => a !== '' && a !== '-');
   }
   if (c.keysMaxStaleMs < c.keysCacheTtlMs) throw new ConfigError(file, null, 'KEYS_MAX_STALE must not be shorter than KEYS_CACHE_TTL');
+  if (c.notifyTimeoutMs < 500 || c.notifyTimeoutMs > 30_000) throw new ConfigError(file, null, 'NOTIFY_TIMEOUT must be between 500ms and 30s');
 }

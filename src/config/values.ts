@@ -120,3 +120,38 @@ export function tagKey(v: string): string {
   }
   return v;
 }
+
+/**
+ * Where login notifications are POSTed: https, or plain http only to a loopback address (a
+ * local relay or a test), because the message names users and hosts.
+ */
+export function webhookUrl(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new Error(`"${v}" is not a URL`);
+  }
+  const loopback = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/i.test(u.hostname);
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) throw new Error('the webhook URL must be https (plain http only to a loopback address)');
+  if (u.hash) throw new Error('the webhook URL must not carry a #fragment');
+  return u.href;
+}
+
+/** Mail recipients: plain `local@domain` addresses, no names, comments or quoting. */
+export function emailAddresses(v: string): string[] {
+  const all = list(v);
+  for (const a of all) {
+    if (!/^[A-Za-z0-9._%+=-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/.test(a) || a.startsWith('-') || a.length > 254) {
+      throw new Error(`"${a}" is not a plain e-mail address like ops@example.com`);
+    }
+  }
+  return all;
+}
+
+/** Local user names as shadow-utils accepts them (the names need not exist). */
+export function localUsers(v: string): string[] {
+  const all = list(v);
+  for (const u of all) if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(u)) throw new Error(`"${u}" is not a valid local user name`);
+  return all;
+}

@@ -12,6 +12,8 @@ export interface StateUser {
   localName: string;
   uid: number | null;
   iamUserId: string;
+  /** The IAM groups among `groupsRead` that the user belongs to (absent in older files). */
+  groups?: string[];
 }
 
 export interface SyncState {
@@ -20,7 +22,13 @@ export interface SyncState {
   /** The authorization scope (see authScope) the member list was read under. */
   scope: string;
   users: StateUser[];
+  /** The IAM groups whose membership this record knows (absent in older files). */
+  groupsRead?: string[];
 }
+
+/** IAM group names as IAM accepts them. */
+const IAM_GROUP = /^[A-Za-z0-9+=,.@_-]{1,128}$/;
+const isGroupList = (g: unknown): g is string[] => Array.isArray(g) && g.every((x) => typeof x === 'string' && IAM_GROUP.test(x));
 
 export const STATE_FILE = 'users.json';
 
@@ -42,13 +50,15 @@ export function readSyncState(stateDir: string): SyncState | null {
   const users: StateUser[] = [];
   for (const u of s.users as unknown[]) {
     if (typeof u !== 'object' || u === null) return null;
-    const { iamName, localName, uid, iamUserId } = u as Record<string, unknown>;
+    const { iamName, localName, uid, iamUserId, groups } = u as Record<string, unknown>;
     if (typeof iamName !== 'string' || !isIamUserName(iamName)) return null;
     // The local name must be the mapping of the IAM name: a hand-edited file cannot alias users.
     if (localName !== toLocalName(iamName)) return null;
     if (uid !== null && !(typeof uid === 'number' && Number.isInteger(uid) && uid >= 0)) return null;
     if (typeof iamUserId !== 'string') return null;
-    users.push({ iamName, localName, uid: uid as number | null, iamUserId });
+    if (groups !== undefined && !isGroupList(groups)) return null;
+    users.push({ iamName, localName, uid: uid as number | null, iamUserId, ...(groups ? { groups } : {}) });
   }
-  return { version: 1, writtenAt: s.writtenAt, scope: s.scope, users };
+  if (s.groupsRead !== undefined && !isGroupList(s.groupsRead)) return null;
+  return { version: 1, writtenAt: s.writtenAt, scope: s.scope, users, ...(s.groupsRead ? { groupsRead: s.groupsRead } : {}) };
 }

@@ -1,18 +1,40 @@
 /**
- * Structured diagnostics: one JSON object per line on stderr, which sshd copies to its log
- * and journald tags with the unit. Field names are stable; log shippers key on them.
+ * Structured diagnostics: one JSON object per line on stderr, which journald tags with the
+ * unit. Field names are stable; log shippers key on them. Where stderr is /dev/null (sshd's
+ * AuthorizedKeysCommand, pam_exec), the lines go to journald under the identifier `iam-ssh`.
  */
+import { JournalStream, PRIORITY, stderrIsDiscarded } from './journal';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Logger {
   log(level: Level, event: string, fields?: Record<string, unknown>): void;
+  /** Waits (at most timeoutMs) until lines sent to journald have left the process. */
+  flush?(timeoutMs: number): Promise<void>;
 }
 
-export function stderrLogger(cmd: string, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+/**
+ * journal 'auto': journald only where stderr is /dev/null; 'always': journald and, unless it
+ * is /dev/null, stderr (notify-login: its record must reach the journal however PAM runs it).
+ */
+export function stderrLogger(cmd: string, write?: (line: string, level: Level) => void, journalMode: 'auto' | 'always' = 'auto'): Logger {
+  let journal: JournalStream | null = null;
+  if (!write) {
+    const discarded = stderrIsDiscarded();
+    const stream = discarded || journalMode === 'always' ? (journal = new JournalStream()) : null;
+    write = (line, level) => {
+      stream?.write(line.trimEnd(), PRIORITY[level]);
+      if (!discarded) process.stderr.write(line);
+    };
+  }
+  const out = write;
   return {
     log(level, event, fields = {}) {
       const record = { time: new Date().toISOString(), level, ident: 'iam-ssh', cmd, event, pid: process.pid, ...fields };
-      write(JSON.stringify(record) + '\n');
+      out(JSON.stringify(record) + '\n', level);
+    },
+    async flush(timeoutMs) {
+      if (journal) await journal.close(timeoutMs);
     },
   };
 }
