@@ -26,6 +26,8 @@ function body(req: IncomingMessage): Promise<Buffer> {
 export class IamProxy {
   readonly counts: Record<string, number> = {};
   rules: FaultRule[] = [];
+  /** A Date header to answer with instead of the current time, as from a server whose clock differs from ours. */
+  dateHeader: string | null = null;
   private hanging = new Set<() => void>();
   private constructor(
     private readonly server: Server,
@@ -63,7 +65,7 @@ export class IamProxy {
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
         const upstream = await fetch(target + (req.url ?? '/'), { method: req.method, headers, body: raw.length ? raw : undefined });
         const out = Buffer.from(await upstream.arrayBuffer());
-        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'text/xml' }).end(out);
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'text/xml', ...(self.dateHeader ? { date: self.dateHeader } : {}) }).end(out);
       } catch (e) {
         res.writeHead(502).end(String(e));
       }

@@ -123,6 +123,17 @@ suite('doctor on a real host set-up', () => {
     }
   });
 
+  test('a clock 10 minutes off the Date of AWS answers fails clock', async () => {
+    env.proxy.dateHeader = new Date(Date.now() - 10 * 60_000).toUTCString();
+    try {
+      const r = await doctor();
+      expect(r.code).toBe(1);
+      expect(r.checks.clock).toMatchObject({ status: 'fail', summary: expect.stringMatching(/^the clock is 6\d\d s ahead of AWS: AWS rejects/), fix: expect.stringMatching(/time sync/) });
+    } finally {
+      env.proxy.dateHeader = null;
+    }
+  });
+
   test('a failed last sync fails last-sync', async () => {
     env.proxy.rules = [{ action: 'GetGroup', fault: 'throttle' }];
     try {
@@ -157,6 +168,15 @@ suite('doctor on a real host set-up', () => {
     expect(r.checks['config-file']).toMatchObject({ status: 'fail', summary: expect.stringContaining('/etc/iam-ssh-bad.conf:1') });
     expect(r.checks['host-keys']!.status).toBe('ok');
     expect(r.checks.iam!.status).toBe('skip');
+  });
+
+  test('not root: says so and skips what needs root', async () => {
+    const r = await env.ns.exec('runuser', ['-u', 'nobody', '--', BIN_IN_NS, 'doctor', '--json'], { env: AWS_ENV, timeoutMs: 60_000 });
+    const checks = Object.fromEntries((JSON.parse(r.stdout) as { checks: CheckResult[] }).checks.map((c) => [c.id, c]));
+    expect(checks.root).toMatchObject({ status: 'warn', summary: expect.stringMatching(/not running as root/) });
+    expect(checks['sshd-config']!.status).toBe('skip');
+    expect(checks['host-keys']!.status).toBe('skip');
+    expect(checks['command-user']!.status).toBe('ok');
   });
 
   test('cron ignores a group-writable schedule file, and doctor says so', async () => {
