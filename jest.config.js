@@ -3,7 +3,11 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node10' } }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node10' } }],
+    '\\.(service|timer)$': '<rootDir>/test/helpers/text-transform.cjs',
+  },
+  moduleFileExtensions: ['ts', 'js', 'cjs', 'json', 'service', 'timer'],
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -34,6 +34,7 @@ const common = {
   minify: true,
   keepNames: false,
   legalComments: 'none',
+  loader: { '.service': 'text', '.timer': 'text' },
   // yargs is ESM and calls createRequire(import.meta.url); give it a URL that exists.
   banner: { js: 'var __importMetaUrl = require("url").pathToFileURL(process.execPath).href;' },
   define: { IAM_SSH_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__importMetaUrl' },

@@ -48,9 +48,22 @@ export class Sshd {
     ].join('\n');
     const file = `/etc/ssh/iam-ssh-test-sshd_config-${port}`;
     await ns.writeFile(file, config + '\n', '0600');
-    const check = await ns.exec('/usr/sbin/sshd', ['-t', '-f', file]);
+    return Sshd.run(ns, port, ['-f', file]);
+  }
+
+  /**
+   * Starts sshd from a config file as the machine has it (e.g. after `iam-ssh install`), only
+   * moved to a free loopback port; command-line options come before the file's own lines.
+   */
+  static async startFromFile(ns: MountNamespace, file: string): Promise<Sshd> {
+    const port = await freePort();
+    return Sshd.run(ns, port, ['-f', file, '-o', `Port=${port}`, '-o', 'ListenAddress=127.0.0.1', '-o', 'PidFile=none', '-o', 'LogLevel=VERBOSE']);
+  }
+
+  private static async run(ns: MountNamespace, port: number, args: string[]): Promise<Sshd> {
+    const check = await ns.exec('/usr/sbin/sshd', ['-t', ...args]);
     if (check.code !== 0) throw new Error(`sshd -t: ${check.stderr}`);
-    const proc = ns.spawn('/usr/sbin/sshd', ['-D', '-e', '-f', file]);
+    const proc = ns.spawn('/usr/sbin/sshd', ['-D', '-e', ...args]);
     const sshd = new Sshd(proc, port);
     const until = Date.now() + 10_000;
     while (!sshd.log.includes('Server listening')) {
