@@ -5,6 +5,7 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { Config } from '../config/config';
 import { loadSdk } from './sdk';
+import { roleCredentialsProvider } from './assume-role';
 
 export interface IamUserRef {
   userName: string;
@@ -101,12 +102,18 @@ export function iamDirectory(sdk: IamSdk, client: IamSender): IamDirectory {
   };
 }
 
-/** Builds the real client from the Config. The SDK is loaded here, never at start-up. */
-export async function createIamDirectory(config: Config): Promise<IamDirectory> {
+/**
+ * Builds the real client from the Config. The SDK is loaded here, never at start-up. With
+ * ASSUMEROLE the client signs with the role's temporary credentials, cached in
+ * `roleCredentialsDir` (a directory only the running user writes); otherwise with the
+ * instance's own.
+ */
+export async function createIamDirectory(config: Config, roleCredentialsDir: string = config.stateDir): Promise<IamDirectory> {
   const sdk = await loadSdk.iam();
   const client = new sdk.IAMClient({
     region: config.awsRegion,
     ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl } : {}),
+    ...(config.assumeRole ? { credentials: roleCredentialsProvider(config, roleCredentialsDir) } : {}),
     maxAttempts: 2,
     requestHandler: { connectionTimeout: config.iamRequestTimeoutMs, requestTimeout: config.iamRequestTimeoutMs },
   });

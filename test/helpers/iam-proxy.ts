@@ -23,8 +23,16 @@ function body(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** One call as it arrived: its Action and the access key id that signed it. */
+export interface SignedCall {
+  action: string;
+  accessKeyId: string;
+}
+
 export class IamProxy {
   readonly counts: Record<string, number> = {};
+  /** Every call in order, with the signing access key id (from the SigV4 Authorization header). */
+  readonly signed: SignedCall[] = [];
   rules: FaultRule[] = [];
   /** A Date header to answer with instead of the current time, as from a server whose clock differs from ours. */
   dateHeader: string | null = null;
@@ -41,6 +49,8 @@ export class IamProxy {
       const params = new URLSearchParams(raw.toString('utf8'));
       const action = params.get('Action') ?? String(req.headers['x-amz-target'] ?? 'unknown').split('.').pop()!;
       self.counts[action] = (self.counts[action] ?? 0) + 1;
+      const credential = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''));
+      self.signed.push({ action, accessKeyId: credential?.[1] ?? '' });
       const rule = self.rules.find((r) => r.action === action && Object.entries(r.when ?? {}).every(([k, v]) => params.get(k) === v));
       if (rule?.fault === 'throttle') {
         res.writeHead(400, { 'content-type': 'text/xml' }).end(THROTTLE);
@@ -82,6 +92,7 @@ export class IamProxy {
 
   resetCounts(): void {
     for (const k of Object.keys(this.counts)) delete this.counts[k];
+    this.signed.length = 0;
   }
 
   async stop(): Promise<void> {

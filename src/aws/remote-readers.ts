@@ -1,0 +1,9 @@
+/** The network reads behind resolveConfig's remote layers, as sync uses them. */
+import type { RemoteReaders } from '../config/resolve';
+import { readSsmParameters } from './ssm-config';
+import { readInstanceTags } from './imds';
+
+export const awsRemoteReaders: RemoteReaders = {
+  ssmParameters: readSsmParameters,
+  instanceTags: (config, keys) => readInstanceTags(config.imdsEndpoint, keys),
+};
