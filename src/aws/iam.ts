@@ -108,13 +108,14 @@ export function iamDirectory(sdk: IamSdk, client: IamSender): IamDirectory {
  * `roleCredentialsDir` (a directory only the running user writes); otherwise with the
  * instance's own.
  */
-export async function createIamDirectory(config: Config, roleCredentialsDir: string = config.stateDir): Promise<IamDirectory> {
+/** `maxAttempts`: the SDK's tries per request, backoff included (the login path lowers it). */
+export async function createIamDirectory(config: Config, roleCredentialsDir: string = config.stateDir, opts: { maxAttempts?: number } = {}): Promise<IamDirectory> {
   const sdk = await loadSdk.iam();
   const client = new sdk.IAMClient({
     region: config.awsRegion,
     ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl } : {}),
     ...(config.assumeRole ? { credentials: roleCredentialsProvider(config, roleCredentialsDir) } : {}),
-    maxAttempts: 2,
+    maxAttempts: opts.maxAttempts ?? 2,
     requestHandler: { connectionTimeout: config.iamRequestTimeoutMs, requestTimeout: config.iamRequestTimeoutMs },
   });
   return iamDirectory(sdk, client);

@@ -27,7 +27,8 @@ export interface KeysDeps {
   config: Config;
   log: Logger;
   /** Built only on a cache miss, so the hit path never loads the SDK. */
-  iam: () => Promise<IamDirectory>;
+  /** `retry`: false when a usable stale entry exists: it is a better answer now than a fresh one after a backoff. */
+  iam: (opts: { retry: boolean }) => Promise<IamDirectory>;
   out: (text: string) => void;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -38,6 +39,11 @@ export interface KeysDeps {
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const POLL_MS = 20;
 const MAX_POLL_MS = 320;
+/**
+ * Niceness of a process that waits for another one's IAM round: a tenth of a normal process's
+ * CPU share, so the refresher is not starved by a burst, yet a waiter still runs on a busy host.
+ */
+const WAITER_NICENESS = 10;
 /** Time kept back from the budget to log and exit before the hard timer fires. */
 const MARGIN_MS = 250;
 /** At most this long is spent handing the audit lines to journald at exit. */
@@ -72,7 +78,8 @@ export async function runKeys(user: string, fingerprint: string | undefined, dep
   // Built only when an IAM call is really needed: a name that the cached member list refuses
   // costs no more than a cache hit.
   let iam: IamDirectory | null = null;
-  const getIam = async () => (iam ??= await deps.iam());
+  const getIam = async () =>
+    (iam ??= await deps.iam({ retry: !(cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) !== 'expired') }));
   const serve = (entry: KeysCacheEntry, source: Source) => {
     let keys: CachedKey[] = entry.keys;
     let matched: string | null = null;
@@ -204,11 +211,11 @@ export async function keysCommand(user: string, fingerprint: string | undefined,
     await runKeys(user, fingerprint, {
       config,
       log,
-      iam: async () => (iam = await (await loadFull()).createIamDirectory(config, config.cacheDir)),
+      iam: async ({ retry }) => (iam = await (await loadFull()).createIamDirectory(config, config.cacheDir, { maxAttempts: retry ? 2 : 1 })),
       out: (text) => writeSync(1, text),
       // A waiter only polls a file; at the lowest priority it leaves the CPU to the process
       // doing the IAM round, which matters when a burst of logins starts hundreds at once.
-      whileWaiting: () => setPriority(19),
+      whileWaiting: () => setPriority(WAITER_NICENESS),
     });
   } catch (e) {
     log.log('error', 'keys.failed_closed', { user: user.slice(0, 64), error: errText(e) });
