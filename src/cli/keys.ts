@@ -26,8 +26,10 @@ import { loadFull } from '../full/load';
 export interface KeysDeps {
   config: Config;
   log: Logger;
-  /** Built only on a cache miss, so the hit path never loads the SDK. */
-  /** `retry`: false when a usable stale entry exists: it is a better answer now than a fresh one after a backoff. */
+  /**
+   * Built only on a cache miss, so the hit path never loads the SDK. `retry` is false when a
+   * usable stale entry exists: that is a better answer now than a fresh one after a backoff.
+   */
   iam: (opts: { retry: boolean }) => Promise<IamDirectory>;
   out: (text: string) => void;
   now?: () => number;

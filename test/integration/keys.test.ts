@@ -161,13 +161,19 @@ test('IAM failing: serves the stale entry within KEYS_MAX_STALE, then fails clos
   };
   proxy.rules = [{ action: 'ListSSHPublicKeys', fault: 'throttle' }, { action: 'GetGroup', fault: 'throttle' }];
   age(10 * 60_000);
+  proxy.resetCounts();
   const stale = await keys(cfg, 'alice.smith');
+  // A usable stale entry beats a retry after a backoff: one try only.
+  expect(proxy.counts.ListSSHPublicKeys).toBe(1);
   expect(stale.stdout).toBe(`${keyA.publicLine}\n${keyB.publicLine}\n`);
   expect(events(stale.stderr, 'keys.served')[0]).toMatchObject({ source: 'stale' });
   expect(events(stale.stderr, 'keys.stale')[0]!.error).toMatch(/Throttling|Rate exceeded/);
 
   age(2 * 3_600_000);
+  proxy.resetCounts();
   const expired = await keys(cfg, 'alice.smith');
+  // Nothing to fall back on: IAM gets a second try within the budget.
+  expect(proxy.counts.ListSSHPublicKeys).toBe(2);
   expect(expired.code).toBe(0);
   expect(expired.stdout).toBe('');
   expect(events(expired.stderr, 'keys.failed_closed')).toHaveLength(1);
