@@ -36,9 +36,7 @@ async function gatherFacts(config: Config, configError: string | null, explicitF
   const isRoot = process.getuid?.() === 0;
   const sshd: SshdFact = isRoot ? await readSshd(exec, config.stateDir) : { ran: false, reason: 'not running as root' };
   const settings = sshd.ran && sshd.exitCode === 0 ? sshd.settings : {};
-  // Fields other layers add; read loosely so that doctor works with either shape of Config.
-  const extra = config as { keysMode?: string; ssmConfigPath?: string | null };
-  const keysMode = extra.keysMode === 'file' ? 'file' : 'command';
+  const keysMode = config.keysMode;
   const commandLine = settings.authorizedkeyscommand?.[0];
   // Without sshd's word (not root, or sshd -T failed), judge where this binary itself is installed.
   const program = commandLine && commandLine !== 'none' ? commandLine.split(/\s+/)[0]! : sshd.ran && sshd.exitCode === 0 ? null : process.execPath;
@@ -62,7 +60,7 @@ async function gatherFacts(config: Config, configError: string | null, explicitF
   };
   if (!configError) {
     const { probeAws } = await import('../aws/doctor-probes');
-    facts.aws = await probeAws(config, extra.ssmConfigPath ?? null);
+    facts.aws = await probeAws(config, config.ssmConfigPath);
   }
   return facts;
 }
