@@ -118,10 +118,10 @@ suite('notify-login from PAM', () => {
     expect(String(body.text)).toContain('IAM user: Grace.Hopper@Navy.example');
 
     // The journald record, under the identifier iam-ssh, at warning level (pam_exec's stderr is /dev/null).
-    const rec = journal.events('notify.login');
+    const rec = await journal.waitFor('notify.login');
     expect(rec).toHaveLength(1);
     expect(rec[0]).toMatchObject({ level: 4, record: { user: 'grace.hopper.at.navy.example', iamUser: 'Grace.Hopper@Navy.example', keyId: ids['Grace.Hopper@Navy.example']![1], rhost: '127.0.0.1' } });
-    expect(journal.events('notify.sent').map((e) => e.record.channel)).toEqual(['webhook']);
+    expect((await journal.waitFor('notify.sent')).map((e) => e.record.channel)).toEqual(['webhook']);
     // sshd's own line names the same fingerprint: that is how a session maps to an IAM key.
     expect(sshd.output).toContain(`Accepted publickey for grace.hopper.at.navy.example from 127.0.0.1`);
     expect(sshd.output).toContain(String(body.fingerprint));
@@ -142,8 +142,8 @@ suite('notify-login from PAM', () => {
       const r = await sshLogin(sshd.port, 'grace.hopper.at.navy.example', admin, ['id', '-un']);
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('grace.hopper.at.navy.example\n');
-      expect(journal.events('notify.login')).toHaveLength(1);
-      expect(journal.events('notify.failed')[0]?.record).toMatchObject({ channel: 'webhook', host: `127.0.0.1:${closed}` });
+      expect(await journal.waitFor('notify.login')).toHaveLength(1);
+      expect((await journal.waitFor('notify.failed'))[0]?.record).toMatchObject({ channel: 'webhook', host: `127.0.0.1:${closed}` });
     } finally {
       await settings(`http://127.0.0.1:${hookPort}/hook`);
     }
@@ -158,7 +158,7 @@ suite('notify-login from PAM', () => {
       expect(r.stdout).toBe('grace.hopper.at.navy.example\n');
       // A functional bound, not a benchmark: the budget plus a generous margin for a loaded machine.
       expect(r.ms - baseline.ms).toBeLessThan(BUDGET_MS + 1500);
-      expect(journal.events('notify.failed')[0]?.record).toMatchObject({ channel: 'webhook' });
+      expect((await journal.waitFor('notify.failed'))[0]?.record).toMatchObject({ channel: 'webhook' });
     } finally {
       await settings(`http://127.0.0.1:${hookPort}/hook`);
     }
@@ -168,7 +168,7 @@ suite('notify-login from PAM', () => {
     // sshd without -e gives its AuthorizedKeysCommand a stderr of /dev/null; the audit line must not be lost.
     const r = await env.ns.exec('sh', ['-c', 'exec "$0" keys "$1" 2>/dev/null', BIN_IN_NS, 'linus'], { env: { PATH: '/usr/bin:/bin' } });
     expect(r.stdout).toBe(dev.publicLine + '\n');
-    const served = journal.events('keys.served');
+    const served = await journal.waitFor('keys.served');
     expect(served).toHaveLength(1);
     expect(served[0]!.record).toMatchObject({ user: 'linus', iamUser: 'Linus', ident: 'iam-ssh', keys: [{ id: ids['Linus']![0] }] });
     expect(served[0]!.level).toBe(6);

@@ -63,6 +63,13 @@ export class FakeJournal {
     })).filter((e): e is { level: number; record: Record<string, unknown> } => e !== null && e.record.event === event);
   }
 
+  /** Waits (up to 5 s) until at least `count` records of the event arrived; the pipe is asynchronous. */
+  async waitFor(event: string, count = 1): Promise<{ level: number; record: Record<string, unknown> }[]> {
+    const until = Date.now() + 5000;
+    while (this.events(event).length < count && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return this.events(event);
+  }
+
   clear(): void {
     this.out = '';
   }
