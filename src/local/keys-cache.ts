@@ -3,7 +3,7 @@
  * 0700 directory, and a lock file per user so that concurrent `keys` processes make one
  * IAM round between them (single flight across processes).
  */
-import { mkdirSync, readFileSync, openSync, closeSync, unlinkSync, statSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, openSync, closeSync, unlinkSync, statSync, writeSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file';
 import { decodeEntry, type KeysCacheEntry } from '../core/keys-cache-entry';
@@ -39,6 +39,44 @@ export class KeysCache {
     if (!this.writable) return;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     writeFileAtomic(this.file(entry.localUser), JSON.stringify(entry) + '\n', 0o600);
+  }
+
+  /**
+   * Wakes a waiter when the user's entry or lock file changes: `next(ms)` resolves on such a
+   * change or after ms. Without inotify (or without the directory) it is a plain timer.
+   */
+  watch(localUser: string): { next(ms: number): Promise<void>; close(): void } {
+    const names = new Set([`${localUser}.json`, `${localUser}.lock`]);
+    let wake: (() => void) | null = null;
+    let changed = false;
+    let watcher: FSWatcher | null = null;
+    try {
+      watcher = watch(this.dir, { persistent: false }, (_event, name) => {
+        if (name !== null && !names.has(String(name))) return;
+        changed = true;
+        wake?.();
+      });
+      watcher.on('error', () => watcher?.close());
+    } catch {
+      watcher = null;
+    }
+    return {
+      next: (ms) => new Promise<void>((resolve) => {
+        if (changed) {
+          changed = false;
+          return resolve();
+        }
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wake = null;
+          changed = false;
+          resolve();
+        }
+        wake = done;
+      }),
+      close: () => watcher?.close(),
+    };
   }
 
   /**

@@ -36,6 +36,8 @@ export class IamProxy {
   rules: FaultRule[] = [];
   /** A Date header to answer with instead of the current time, as from a server whose clock differs from ours. */
   dateHeader: string | null = null;
+  /** Added before each answer, like a real network round trip, so that concurrent callers overlap. */
+  delayMs = 0;
   private hanging = new Set<() => void>();
   private constructor(
     private readonly server: Server,
@@ -51,6 +53,7 @@ export class IamProxy {
       self.counts[action] = (self.counts[action] ?? 0) + 1;
       const credential = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''));
       self.signed.push({ action, accessKeyId: credential?.[1] ?? '' });
+      if (self.delayMs > 0) await new Promise((r) => setTimeout(r, self.delayMs));
       const rule = self.rules.find((r) => r.action === action && Object.entries(r.when ?? {}).every(([k, v]) => params.get(k) === v));
       if (rule?.fault === 'throttle') {
         res.writeHead(400, { 'content-type': 'text/xml' }).end(THROTTLE);
