@@ -65,7 +65,7 @@ export async function runUninstall(o: UninstallOptions, out: (line: string) => v
     }
     host.removeFile(config.sudoersFile);
   }
-  if (manifest.commandUser.created) await host.run('userdel', ['--', COMMAND_USER], `remove the system user ${COMMAND_USER}`);
+  if (manifest.commandUser.created) await host.run('userdel', ['--force', '--', COMMAND_USER], `remove the system user ${COMMAND_USER}`);
 
   // Directories: the cache always; STATE_DIR only when no account of sync's is left behind,
   // since its registry is what lets a later install manage (and never mistake) those users.

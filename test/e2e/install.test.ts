@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncEnv, AWS_ENV, BIN_IN_NS } from '../helpers/sync-env';
 import { canUseNamespaces } from '../helpers/namespace';
-import { TEST_CREDENTIALS } from '../helpers/moto';
-import { Sshd, makeClientKey, sshLogin, type ClientKey } from '../helpers/sshd';
+import { Sshd, makeClientKey, sshLogin, prepareCommandUser, type ClientKey } from '../helpers/sshd';
 import type { RunResult } from '../helpers/run';
 
 const suite = canUseNamespaces() ? describe : describe.skip;
@@ -34,13 +33,6 @@ suite('install and uninstall', () => {
   const snapshot = async () => {
     const r = await env.ns.exec('sh', ['-c', 'find "$@" -xdev \\( -type f -o -type l \\) -printf "%p %m %U %s %T@ %l\\n" 2>/dev/null | sort; find "$@" -xdev -type f -exec sha256sum {} + 2>/dev/null | sort', 'snapshot', ...WATCHED]);
     return r.stdout;
-  };
-  /** Stands in for the instance role that IMDS gives the command user in production. */
-  const giveCommandUserCredentials = async () => {
-    await env.ns.must('usermod', ['--home', '/var/lib/iam-ssh-home', 'iam-ssh']);
-    await env.ns.must('install', ['-d', '-o', 'iam-ssh', '-m', '0700', '/var/lib/iam-ssh-home', '/var/lib/iam-ssh-home/.aws']);
-    await env.ns.writeFile('/var/lib/iam-ssh-home/.aws/credentials', `[default]\naws_access_key_id = ${TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}\n`, '0600');
-    await env.ns.must('chown', ['iam-ssh', '/var/lib/iam-ssh-home/.aws/credentials']);
   };
   const loginWorks = async (user: string, key: ClientKey) => {
     const sshd = await Sshd.startFromFile(env.ns, MAIN);
@@ -72,29 +64,30 @@ suite('install and uninstall', () => {
     expect(await snapshot()).toBe(before);
   });
 
-  test('install wires everything in, and a real sshd from the installed config lets the IAM user in', async () => {
-    const r = await install();
+  test('install wires everything in; in file mode a real sshd from the installed config lets the IAM user in', async () => {
+    const r = await install('--keys-mode', 'file');
     expect(r.stderr).not.toMatch(/"level":"error"/);
     expect(r.code).toBe(0);
     expect((await env.ns.must('stat', ['-c', '%U %a', INSTALLED])).stdout.trim()).toBe('root 755');
     expect(await read('/etc/iam-ssh.conf')).toMatch(/^IAM_AUTHORIZED_GROUPS="ssh-users"$/m);
-    expect(await read(DROP_IN)).toContain(`AuthorizedKeysCommand ${INSTALLED} keys %u %f\nAuthorizedKeysCommandUser iam-ssh\n`);
+    expect(await read(DROP_IN)).toContain('AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/iam-ssh/authorized_keys/%u\n');
     expect(await read(MAIN)).toBe(original);
     const user = (await env.ns.must('getent', ['passwd', 'iam-ssh'])).stdout.split(':');
     expect(user[6]!.trim()).toMatch(/nologin$/);
     expect((await env.ns.must('getent', ['shadow', 'iam-ssh'])).stdout.split(':')[1]).toMatch(/^!/);
     expect((await env.ns.must('stat', ['-c', '%U %a', '/var/cache/iam-ssh'])).stdout.trim()).toBe('iam-ssh 700');
     expect(await read('/etc/cron.d/iam-ssh')).toMatch(/^\d-59\/10 \* \* \* \* root \/usr\/local\/bin\/iam-ssh sync /m);
-    expect(await env.passwd('alice.smith')).not.toBeNull(); // the first sync ran
-    await giveCommandUserCredentials();
-    const login = await loginWorks('alice.smith', alice);
-    expect(login.stdout.trim()).toBe('alice.smith');
+    // The first sync ran: the account exists and its key file is in place. sshd reads that file;
+    // no keys process runs (the command user has no AWS credentials here).
+    expect(await env.passwd('alice.smith')).not.toBeNull();
+    expect((await read('/etc/ssh/iam-ssh/authorized_keys/alice.smith')).split('\n').filter((l) => !l.startsWith('#'))).toEqual([alice.publicLine, '']);
+    expect((await loginWorks('alice.smith', alice)).stdout.trim()).toBe('alice.smith');
     expect((await loginWorks('root', alice)).code).toBe(255);
   });
 
   test('a second install with the same flags changes no file', async () => {
     const before = await snapshot();
-    const r = await install();
+    const r = await install('--keys-mode', 'file');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('nothing to change');
     expect(await snapshot()).toBe(before);
@@ -112,6 +105,19 @@ suite('install and uninstall', () => {
     expect(r.stdout).toContain('kept /var/lib/iam-ssh');
   });
 
+  test('command mode with a command user that was already there: login through the keys command; uninstall keeps that user', async () => {
+    // A command user made beforehand, with AWS credentials standing in for the instance role.
+    await prepareCommandUser(env.ns);
+    const r = await install();
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('create the locked system user');
+    expect(await read(DROP_IN)).toContain(`AuthorizedKeysCommand ${INSTALLED} keys %u %f\nAuthorizedKeysCommandUser iam-ssh\n`);
+    expect((await loginWorks('alice.smith', alice)).stdout.trim()).toBe('alice.smith');
+    expect((await uninstall()).code).toBe(0);
+    expect(await read(MAIN)).toBe(original);
+    expect((await env.ns.exec('getent', ['passwd', 'iam-ssh'])).code).toBe(0);
+  });
+
   test("a vendor AuthorizedKeysCommand ahead of the Include: ours goes on top, the vendor's is reported, uninstall restores it", async () => {
     const vendor = 'AuthorizedKeysCommand /opt/aws/bin/eic_run_authorized_keys %u %f\nAuthorizedKeysCommandUser ec2-instance-connect\n' + original;
     await env.ns.writeFile(MAIN, vendor, '0644');
@@ -123,7 +129,6 @@ suite('install and uninstall', () => {
     expect(text.endsWith(vendor)).toBe(true);
     const eff = (await env.ns.must('/usr/sbin/sshd', ['-T', '-C', 'user=alice.smith,host=localhost,addr=127.0.0.1'])).stdout;
     expect(eff).toContain(`authorizedkeyscommand ${INSTALLED} keys %u %f`);
-    await giveCommandUserCredentials();
     expect((await loginWorks('alice.smith', alice)).stdout.trim()).toBe('alice.smith');
     expect((await uninstall()).code).toBe(0);
     expect(await read(MAIN)).toBe(vendor);
