@@ -68,7 +68,7 @@ export async function runKeys(user: string, fingerprint: string | undefined, dep
     log.log('warn', 'keys.fingerprint_ignored', { user, fingerprint: printable(fingerprint) });
     fingerprint = undefined;
   }
-  const scope = authScope(config.authorizedGroups, config.awsEndpointUrl);
+  const scope = authScope(config);
   const state = readSyncState(config.stateDir);
   const recorded = state && state.scope === scope ? state : null;
   if (recorded && !recorded.users.some((u) => u.localName === user)) {

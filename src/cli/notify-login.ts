@@ -90,7 +90,7 @@ function keyOf(user: string, authInfo: string | undefined, config: Config): { fi
   const fingerprints = authInfoFingerprints(authInfo);
   let entry = null;
   try {
-    entry = decodeEntry(readFileSync(join(config.cacheDir, 'keys', `${user}.json`), 'utf8'), user, authScope(config.authorizedGroups, config.awsEndpointUrl));
+    entry = decodeEntry(readFileSync(join(config.cacheDir, 'keys', `${user}.json`), 'utf8'), user, authScope(config));
   } catch { /* not cached */ }
   for (const fp of fingerprints) {
     const k = entry?.keys.find((c) => sameFingerprint(c.fingerprint, fp));

@@ -53,7 +53,7 @@ export async function syncUserKeys(
   // Where the bodies of known key ids come from: the file written last time, or the cache entry.
   let known: (user: string) => CachedKey[];
   let existing = new Map<string, string>();
-  const scope = authScope(config.authorizedGroups, config.awsEndpointUrl);
+  const scope = authScope(config);
   if (mode === 'file') {
     const problem = prepareKeysDir(config.keysFileDir);
     if (problem) {

@@ -193,7 +193,7 @@ function writeState(config: Config, plan: Plan, created: Set<string>, groupMembe
   const state: SyncState = {
     version: 1,
     writtenAt: new Date().toISOString(),
-    scope: authScope(config.authorizedGroups, config.awsEndpointUrl),
+    scope: authScope(config),
     users: plan.desired.filter((d) => !failedCreates.has(d.localName)).map((d) => ({
       iamName: d.iamName, localName: d.localName, uid: d.uid, iamUserId: d.iamUserId,
       groups: Object.keys(groupMembers).filter((g) => groupMembers[g]!.includes(d.iamName)).sort(),

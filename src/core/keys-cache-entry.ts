@@ -62,6 +62,7 @@ export function decodeEntry(text: string, localUser: string, scope: string): Key
 }
 
 /** The scope string for a set of settings that decide who is authorized. */
-export function authScope(authorizedGroups: readonly string[], endpoint: string | null): string {
-  return JSON.stringify({ g: [...authorizedGroups].sort(), e: endpoint ?? '' });
+export function authScope(c: { authorizedGroups: readonly string[]; awsEndpointUrl: string | null; assumeRole: string | null }): string {
+  // The role names the account IAM is read from; without one the string stays as it always was.
+  return JSON.stringify({ g: [...c.authorizedGroups].sort(), e: c.awsEndpointUrl ?? '', ...(c.assumeRole ? { r: c.assumeRole } : {}) });
 }

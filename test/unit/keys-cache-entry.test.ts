@@ -1,10 +1,12 @@
 import { freshness, decodeEntry, authScope, type KeysCacheEntry } from '../../src/core/keys-cache-entry';
 import { generateSshKey, malformedLine, type WireKey } from '../helpers/ssh-wire';
 
+const scopeOf = (g: string[], e: string | null, r: string | null = null) => authScope({ authorizedGroups: g, awsEndpointUrl: e, assumeRole: r });
+
 const TTL = 60_000;
 const MAX_STALE = 3_600_000;
 const NOW = 1_750_000_000_000;
-const SCOPE = authScope(['admins', 'ops'], null);
+const SCOPE = scopeOf(['admins', 'ops'], null);
 
 let ed: WireKey;
 let ec: WireKey;
@@ -116,8 +118,8 @@ describe('decodeEntry rejects', () => {
     ['version "1"', { version: '1' }],
     ['no version', { version: undefined }],
     ['another local user', { localUser: 'bob' }],
-    ['another scope', { scope: authScope(['admins'], null) }],
-    ['a scope with another endpoint', { scope: authScope(['admins', 'ops'], 'http://127.0.0.1:5000') }],
+    ['another scope', { scope: scopeOf(['admins'], null) }],
+    ['a scope with another endpoint', { scope: scopeOf(['admins', 'ops'], 'http://127.0.0.1:5000') }],
     ['non-numeric fetchedAt', { fetchedAt: '1750000000000' }],
     ['null fetchedAt', { fetchedAt: null }],
     ['missing fetchedAt', { fetchedAt: undefined }],
@@ -191,29 +193,35 @@ describe('decodeEntry rejects', () => {
 
 describe('authScope', () => {
   test('independent of group order', () => {
-    expect(authScope(['b', 'a', 'c'], null)).toBe(authScope(['a', 'c', 'b'], null));
-    expect(authScope(['ops', 'admins'], 'http://x')).toBe(authScope(['admins', 'ops'], 'http://x'));
+    expect(scopeOf(['b', 'a', 'c'], null)).toBe(scopeOf(['a', 'c', 'b'], null));
+    expect(scopeOf(['ops', 'admins'], 'http://x')).toBe(scopeOf(['admins', 'ops'], 'http://x'));
   });
 
   test('does not reorder the caller array', () => {
     const groups = ['b', 'a'];
-    authScope(groups, null);
+    scopeOf(groups, null);
     expect(groups).toEqual(['b', 'a']);
   });
 
   test('changes with the groups and with the endpoint', () => {
-    const base = authScope(['a', 'b'], null);
-    expect(authScope(['a'], null)).not.toBe(base);
-    expect(authScope(['a', 'b', 'c'], null)).not.toBe(base);
-    expect(authScope(['a', 'b'], 'http://127.0.0.1:5000')).not.toBe(base);
-    expect(authScope([], null)).not.toBe(authScope([''], null));
+    const base = scopeOf(['a', 'b'], null);
+    expect(scopeOf(['a'], null)).not.toBe(base);
+    expect(scopeOf(['a', 'b', 'c'], null)).not.toBe(base);
+    expect(scopeOf(['a', 'b'], 'http://127.0.0.1:5000')).not.toBe(base);
+    expect(scopeOf([], null)).not.toBe(scopeOf([''], null));
+  });
+
+  test('changes with the assumed role (another account); without one it is the format older caches carry', () => {
+    expect(scopeOf(['a'], null, 'arn:aws:iam::111111111111:role/r')).not.toBe(scopeOf(['a'], null));
+    expect(scopeOf(['a'], null, 'arn:aws:iam::111111111111:role/r')).not.toBe(scopeOf(['a'], null, 'arn:aws:iam::222222222222:role/r'));
+    expect(scopeOf(['b', 'a'], null)).toBe('{"g":["a","b"],"e":""}');
   });
 
   test('group names cannot be joined into a collision', () => {
-    expect(authScope(['a,b'], null)).not.toBe(authScope(['a', 'b'], null));
+    expect(scopeOf(['a,b'], null)).not.toBe(scopeOf(['a', 'b'], null));
   });
 
   test('a null endpoint and an empty one are the same scope', () => {
-    expect(authScope(['a'], null)).toBe(authScope(['a'], ''));
+    expect(scopeOf(['a'], null)).toBe(scopeOf(['a'], ''));
   });
 });

@@ -5,7 +5,9 @@ import { KeysCache } from '../../src/local/keys-cache';
 import { authScope, type KeysCacheEntry } from '../../src/core/keys-cache-entry';
 import { generateSshKey, type WireKey } from '../helpers/ssh-wire';
 
-const SCOPE = authScope(['admins'], null);
+const scopeOf = (g: string[], e: string | null, r: string | null = null) => authScope({ authorizedGroups: g, awsEndpointUrl: e, assumeRole: r });
+
+const SCOPE = scopeOf(['admins'], null);
 let key: WireKey;
 let root: string;
 let cache: KeysCache;
@@ -51,7 +53,7 @@ describe('KeysCache read/write', () => {
 
   test('another scope reads as null', () => {
     cache.write(entry());
-    expect(cache.read('alice', authScope(['admins', 'ops'], null))).toBeNull();
+    expect(cache.read('alice', scopeOf(['admins', 'ops'], null))).toBeNull();
   });
 
   test('file mode 0600 in a directory of mode 0700, no temporary files left', () => {
