@@ -2,6 +2,7 @@
 import type { Config } from '../config/config';
 import { defaults } from '../config/config';
 import { loadConfig } from '../config/load';
+import { resolveConfig, RemoteConfigError } from '../config/resolve';
 import { exec } from '../local/exec';
 import { readLastSync } from '../local/last-sync';
 import { commandUserName, configStat, pathChain, readHostKeys, readSchedule, readSshd, readUser, statPath } from '../local/doctor-facts';
@@ -21,7 +22,14 @@ export async function runDoctor(opts: DoctorOptions): Promise<number> {
   let config: Config = defaults();
   let error: string | null = null;
   try {
-    config = loadConfig(opts.configFile).config;
+    // As keys sees it: the file plus the last good SSM/tag layers that sync kept. Without
+    // those (sync never read them), the file alone; the last-sync check then tells why.
+    config = await resolveConfig({ file: opts.configFile, remote: 'cached', log: { log: () => undefined } })
+      .then((r) => r.config)
+      .catch((e: unknown) => {
+        if (e instanceof RemoteConfigError) return loadConfig(opts.configFile).config;
+        throw e;
+      });
   } catch (e) {
     error = (e as Error).message;
   }
