@@ -36,7 +36,8 @@ function parseValue(raw: string, file: string, line: number): string {
       throw new ConfigError(file, line, 'shell expansion ($, `, \\) is not supported; use single quotes or a literal value');
     }
   } else {
-    const m = /^([^\s#'"]*)(.*)$/.exec(raw)!;
+    // As in bash, '#' starts a comment only at the start of a word: X=##ALL## is the value ##ALL##.
+    const m = /^([^\s'"]*)(.*)$/.exec(raw)!;
     value = m[1]!;
     rest = m[2]!;
     if (/[$`\\;|&<>()]/.test(value)) {
