@@ -1,22 +1,23 @@
 /**
  * End to end: break-glass login notifications. A real sshd with UsePAM yes runs
- * `iam-ssh notify-login` from pam_exec (the line addNotifyLine writes into /etc/pam.d/sshd),
- * after a real sync against moto; a local HTTP server is the webhook, another stands in for
+ * `iam-ssh notify-login` from pam_exec (the line `iam-ssh install --notify-groups` puts into
+ * /etc/pam.d/sshd), after install's first sync against moto; a local HTTP server is the webhook, another stands in for
  * IMDS, and a listener on journald's stream socket receives the journal records.
  */
 import { createServer, type Server, type IncomingMessage } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SyncEnv, BIN_IN_NS } from '../helpers/sync-env';
+import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../helpers/sync-env';
 import { canUseNamespaces } from '../helpers/namespace';
 import { Sshd, makeClientKey, sshLogin, prepareCommandUser, type ClientKey } from '../helpers/sshd';
 import { FakeJournal } from '../helpers/journal';
 import { freePort } from '../helpers/moto';
-import { addNotifyLine } from '../../src/local/pam';
+import { notifyRule } from '../../src/local/pam';
 
 const suite = canUseNamespaces() ? describe : describe.skip;
 const BUDGET_MS = 2000;
+const INSTALLED = '/usr/local/bin/iam-ssh';
 
 /** An HTTP server on loopback that records POST bodies, or (hang) accepts and never answers. */
 async function listen(handler: (req: IncomingMessage, body: string, res: import('node:http').ServerResponse) => void): Promise<{ server: Server; port: number }> {
@@ -44,9 +45,9 @@ suite('notify-login from PAM', () => {
   let hangPort: number;
   let imdsPort: number;
 
-  const settings = (webhook: string) => env.config({
+  const settings = (webhook: string, extra: Record<string, string> = {}) => env.config({
     IAM_AUTHORIZED_GROUPS: 'ssh-users', NOTIFY_GROUPS: 'break-glass', NOTIFY_IGNORE_USERS: 'robot',
-    NOTIFY_WEBHOOK_URL: webhook, NOTIFY_TIMEOUT: `${BUDGET_MS}ms`, IMDS_ENDPOINT: `http://127.0.0.1:${imdsPort}`,
+    NOTIFY_WEBHOOK_URL: webhook, NOTIFY_TIMEOUT: `${BUDGET_MS}ms`, IMDS_ENDPOINT: `http://127.0.0.1:${imdsPort}`, ...extra,
   });
 
   beforeAll(async () => {
@@ -79,11 +80,11 @@ suite('notify-login from PAM', () => {
     });
     await settings(`http://127.0.0.1:${hookPort}/hook`);
     await prepareCommandUser(env.ns);
-    const r = await env.sync();
-    if (r.code !== 0) throw new Error(`sync failed: ${r.stderr}`);
-    // Until `iam-ssh install` sets it, the hook goes in as the line the PAM module of iam-ssh writes.
-    const pam = await env.ns.readFile('/etc/pam.d/sshd');
-    await env.ns.writeFile('/etc/pam.d/sshd', addNotifyLine(pam, BIN_IN_NS), '0644');
+    // install adds the pam_exec hook (NOTIFY_GROUPS names a group) and runs the first sync; the
+    // settings above that have no flag (webhook timeout, metadata endpoint) stay in the file.
+    const r = await env.ns.exec(BIN_IN_NS, ['install', '--notify-groups', 'break-glass', '--notify-ignore-users', 'robot', '--scheduler', 'none'], { env: AWS_ENV, timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(`install failed: ${r.stdout}${r.stderr}`);
+    expect(await env.ns.readFile('/etc/pam.d/sshd')).toContain(notifyRule(INSTALLED));
     journal = await FakeJournal.start(env.ns);
     sshd = await Sshd.start(env.ns, [
       'UsePAM yes', 'AuthorizedKeysFile none',
@@ -159,6 +160,23 @@ suite('notify-login from PAM', () => {
       // A functional bound, not a benchmark: the budget plus a generous margin for a loaded machine.
       expect(r.ms - baseline.ms).toBeLessThan(BUDGET_MS + 1500);
       expect((await journal.waitFor('notify.failed'))[0]?.record).toMatchObject({ channel: 'webhook' });
+    } finally {
+      await settings(`http://127.0.0.1:${hookPort}/hook`);
+    }
+  });
+
+  test('mail goes to sendmail as arguments and a message on stdin, never through a shell', async () => {
+    // A stand-in MTA that records its argv and its input.
+    await env.ns.writeFile('/usr/local/sbin/fake-sendmail', '#!/bin/sh\n{ for a in "$@"; do printf "arg:%s\\n" "$a"; done; cat; } > /run/sendmail.out\n', '0755');
+    await settings(`http://127.0.0.1:${hookPort}/hook`, { NOTIFY_EMAIL: 'oncall@example.com,sec@example.com', SENDMAIL_PROGRAM: '/usr/local/sbin/fake-sendmail' });
+    try {
+      expect((await sshLogin(sshd.port, 'grace.hopper.at.navy.example', admin, ['true'])).code).toBe(0);
+      expect((await journal.waitFor('notify.sent')).map((e) => e.record.channel).sort()).toEqual(['mail', 'webhook']);
+      const mail = await env.ns.readFile('/run/sendmail.out');
+      expect(mail).toMatch(/^arg:-oi\narg:--\narg:oncall@example.com\narg:sec@example.com\n/);
+      expect(mail).toMatch(/^To: oncall@example.com, sec@example.com$/m);
+      expect(mail).toMatch(/^Subject: .*grace\.hopper\.at\.navy\.example/m);
+      expect(mail).toContain('IAM user: Grace.Hopper@Navy.example');
     } finally {
       await settings(`http://127.0.0.1:${hookPort}/hook`);
     }
