@@ -3,7 +3,7 @@
 // blob into a stripped copy of this node binary. Linux x64, Node 20.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -72,4 +72,5 @@ execFileSync(process.execPath, [join(root, 'node_modules/postject/dist/cli.js'),
 });
 chmodSync(tmpExe, 0o755);
 renameSync(tmpExe, exe);
-console.log(`built ${exe} (${pkg.version}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+const kB = (f) => `${Math.round(statSync(f).size / 1024)} kB`;
+console.log(`built ${exe} (${pkg.version}; login path ${kB(loginBundle)}, the rest ${kB(fullBundle)}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
