@@ -3,6 +3,7 @@
  * sshd's effective configuration (`sshd -T`), the command user, the sync schedule.
  */
 import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { parseEffective } from '../core/sshd-config';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/config';
 import { COMMAND_USER, type PathFact, type ScheduleFact, type SshdFact, type SshdSettings, type UserFact } from '../core/doctor-facts';
@@ -58,14 +59,7 @@ export function pathChain(program: string): { program: string; resolved: string 
 
 /** `sshd -T` output: `keyword value...` per line; repeated keywords (hostkey) keep every value. */
 export function parseSshdT(text: string): SshdSettings {
-  const out: SshdSettings = {};
-  for (const line of text.split('\n')) {
-    const m = /^(\S+)\s+(.*)$/.exec(line.trim());
-    if (!m) continue;
-    const k = m[1]!.toLowerCase();
-    (out[k] ??= []).push(m[2]!);
-  }
-  return out;
+  return Object.fromEntries(parseEffective(text));
 }
 
 export async function readSshd(exec: Exec, stateDir: string): Promise<SshdFact> {
