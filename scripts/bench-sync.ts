@@ -1,21 +1,33 @@
-// Benchmark of `iam-ssh sync` with 1,000 IAM users in 5 groups against the emulator, inside a
-// private mount namespace: the first run (creates every account) and a no-op re-run, with wall
-// time and the IAM calls the run reports. Run by `npm run bench`; not a test.
-import { CreateGroupCommand, CreateUserCommand, AddUserToGroupCommand } from '@aws-sdk/client-iam';
-import { SyncEnv } from '../test/helpers/sync-env';
+// Benchmark of `iam-ssh sync` with 1,000 IAM users in 5 groups, each with one SSH key, against
+// the emulator inside a private mount namespace: the first run and no-op re-runs in the default
+// mode, then with KEYS_MODE=file and with KEYS_PREFETCH=yes. Wall time, the IAM calls seen at
+// the proxy, peak RSS (GNU time) and the account commands each run made (a tripwire on the
+// account tools). Run by `npm run bench`; not a test.
+import { CreateGroupCommand, CreateUserCommand, AddUserToGroupCommand, UploadSSHPublicKeyCommand } from '@aws-sdk/client-iam';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../test/helpers/sync-env';
+import { makeClientKey, prepareCommandUser } from '../test/helpers/sshd';
+import { installAccountTripwire, takeAccountCommands } from '../test/helpers/account-tripwire';
 
 const USERS = Number(process.env.BENCH_SYNC_USERS ?? 1000);
 const GROUPS = 5;
 const NOOP_RUNS = 5;
+const GNU_TIME = '/usr/bin/time';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
+interface Run { ms: number; calls: Record<string, number>; changes: number; rssKb: number | null; accountCommands: number }
+
 async function main(): Promise<void> {
   const env = await SyncEnv.start();
+  const keyDir = mkdtempSync(join(tmpdir(), 'iam-ssh-bench-sync-'));
   try {
+    const key = await makeClientKey(keyDir, 'bench');
     const iam = env.moto.iam();
     const groups = Array.from({ length: GROUPS }, (_, i) => `bench-group-${i}`);
     for (const g of groups) await iam.send(new CreateGroupCommand({ GroupName: g }));
@@ -23,32 +35,54 @@ async function main(): Promise<void> {
       const name = `Bench.User${i}`;
       await iam.send(new CreateUserCommand({ UserName: name }));
       await iam.send(new AddUserToGroupCommand({ GroupName: groups[i % GROUPS]!, UserName: name }));
+      await iam.send(new UploadSSHPublicKeyCommand({ UserName: name, SSHPublicKeyBody: key.publicLine }));
     }
     iam.destroy();
-    await env.config({ IAM_AUTHORIZED_GROUPS: groups.join(','), SUDOERS_GROUPS: groups[0]!, MAX_REMOVALS: '10' });
+    await prepareCommandUser(env.ns);
+    const base = { IAM_AUTHORIZED_GROUPS: groups.join(','), SUDOERS_GROUPS: groups[0]!, MAX_REMOVALS: '10', ...(await installAccountTripwire(env.ns)) };
+    const gnuTime = existsSync(GNU_TIME);
 
-    const runs: { label: string; ms: number; calls: unknown; changes: unknown }[] = [];
-    const once = async (label: string) => {
+    const once = async (): Promise<Run> => {
       env.proxy.resetCounts();
       const t0 = performance.now();
-      const r = await env.sync();
+      const r = gnuTime
+        ? await env.ns.exec(GNU_TIME, ['-f', '%M', BIN_IN_NS, 'sync', '--wait', '0'], { env: AWS_ENV, timeoutMs: 600_000 })
+        : await env.sync();
       const ms = performance.now() - t0;
       if (r.code !== 0) throw new Error(`sync exited ${r.code}: ${r.stderr.slice(-2000)}`);
-      const done = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.event === 'sync.done');
-      runs.push({ label, ms, calls: { ...env.proxy.counts }, changes: done?.changes });
+      const lines = r.stderr.split('\n').filter(Boolean);
+      const done = lines.map((l) => { try { return JSON.parse(l); } catch { return {}; } }).find((l) => l.event === 'sync.done');
+      const rssKb = gnuTime ? Number(lines[lines.length - 1]) : null;
+      return { ms, calls: { ...env.proxy.counts }, changes: Number(done?.changes ?? NaN), rssKb, accountCommands: (await takeAccountCommands(env.ns)).length };
     };
-    await once('first run');
-    for (let i = 0; i < NOOP_RUNS; i++) await once('no-op');
+    const rows: [string, Run, string][] = [];
+    const series = async (label: string, settings: Record<string, string>) => {
+      await env.config({ ...base, ...settings });
+      process.stderr.write(`bench-sync: ${label}\n`);
+      const first = await once();
+      const noop: Run[] = [];
+      for (let i = 0; i < NOOP_RUNS; i++) noop.push(await once());
+      const mid = noop.find((r) => r.ms === median(noop.map((n) => n.ms)))!;
+      rows.push([`${label}: first run`, first, ''], [`${label}: no-op re-run`, mid, ` (median of ${NOOP_RUNS})`]);
+    };
+    await series('default (command mode)', {});
+    await series('KEYS_MODE=file', { KEYS_MODE: 'file' });
+    await series('KEYS_PREFETCH=yes', { KEYS_PREFETCH: 'yes' });
 
-    const first = runs[0]!;
-    const noop = runs.slice(1);
-    console.log(`\nsync of ${USERS} IAM users in ${GROUPS} groups (emulator on loopback, real shadow tools in a mount namespace)\n`);
-    console.log('| run | wall time | IAM calls (at the proxy) | changes applied |');
-    console.log('| --- | ---: | --- | ---: |');
-    console.log(`| first run (creates every account) | ${(first.ms / 1000).toFixed(1)} s | ${JSON.stringify(first.calls)} | ${first.changes} |`);
-    console.log(`| no-op re-run (median of ${NOOP_RUNS}) | ${median(noop.map((r) => r.ms)).toFixed(0)} ms | ${JSON.stringify(noop[0]!.calls)} | ${noop[0]!.changes} |`);
+    const calls = (c: Record<string, number>) => Object.entries(c).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ') || '0';
+    console.log(`\n## iam-ssh sync benchmark\n\n${USERS} IAM users in ${GROUPS} groups, one SSH key each (emulator on loopback, real shadow tools in a mount namespace)\n`);
+    console.log('| run | wall time | IAM calls (at the proxy) | changes applied | account commands | peak RSS MiB |');
+    console.log('| --- | ---: | --- | ---: | ---: | ---: |');
+    for (const [label, r, note] of rows) {
+      const wall = r.ms >= 1000 ? `${(r.ms / 1000).toFixed(1)} s` : `${r.ms.toFixed(0)} ms`;
+      console.log(`| ${label}${note} | ${wall} | ${calls(r.calls)} | ${r.changes} | ${r.accountCommands} | ${r.rssKb === null ? 'n/a' : (r.rssKb / 1024).toFixed(1)} |`);
+    }
+    const noopCommands = rows.filter(([label]) => label.includes('no-op')).reduce((n, [, r]) => n + r.accountCommands, 0);
+    console.log(`\nAccount commands (useradd, usermod, userdel, groupadd, gpasswd, pkill) over all ${NOOP_RUNS * 3} no-op runs: ${noopCommands}.`);
+    if (noopCommands !== 0) process.exitCode = 1;
   } finally {
     await env.stop();
+    rmSync(keyDir, { recursive: true, force: true });
   }
 }
 

@@ -15,6 +15,8 @@ import { IamProxy, type FaultRule } from '../test/helpers/iam-proxy';
 import { ROOT, events, requireBinary, run, type RunResult } from '../test/helpers/run';
 import { makeClientKey } from '../test/helpers/sshd';
 import { authScope } from '../src/core/keys-cache-entry';
+import { formatKeyFile } from '../src/core/key-files';
+import { parsePublicKey } from '../src/core/ssh-key';
 import { statePath, type SyncState } from '../src/local/sync-state';
 
 const RUNS = Number(process.argv[2] ?? 30);
@@ -146,14 +148,20 @@ async function main(): Promise<void> {
 
   // The member list `sync` records, in the scope `keys` computes from the config.
   const state: SyncState = {
-    version: 1, writtenAt: new Date().toISOString(), scope: authScope(['ssh-users'], proxy.url),
+    version: 1, writtenAt: new Date().toISOString(), scope: authScope({ authorizedGroups: ['ssh-users'], awsEndpointUrl: proxy.url, assumeRole: null }),
     users: [{ iamName: 'Alice.Smith', localName: 'alice.smith', uid: 200001, iamUserId: 'AIDAEXAMPLE1' }],
   };
   mkdirSync(join(dir, 'state'));
   writeFileSync(statePath(join(dir, 'state')), JSON.stringify(state));
 
-  const authKeys = join(dir, 'authorized_keys');
-  writeFileSync(authKeys, expected);
+  // The file KEYS_MODE=file makes sync write for this user: what sshd reads instead of running keys.
+  const authKeys = join(dir, 'alice.smith');
+  const keyFile = formatKeyFile('Alice.Smith', [a, b].map((k, i) => {
+    const parsed = parsePublicKey(k.publicLine);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return { id: `APKABENCH${i}`, line: parsed.key.line, fingerprint: parsed.key.fingerprint };
+  }));
+  writeFileSync(authKeys, keyFile);
   const age = () => {
     const entry = JSON.parse(readFileSync(entryFile, 'utf8')) as { fetchedAt: number };
     entry.fetchedAt = Date.now() - 2 * 3_600_000;
@@ -164,7 +172,7 @@ async function main(): Promise<void> {
   // In this order each row leaves the cache as the next one needs it (the hit row: fresh).
   const rows: { label: string; cmd: string; args: string[]; opts?: MeasureOpts; rules?: FaultRule[] }[] = [
     { label: 'floor: `node -e 0`', cmd: process.execPath, args: ['-e', '0'] },
-    { label: 'floor: `cat` authorized_keys (2 keys)', cmd: 'cat', args: [authKeys], opts: { check: (r) => must(r.stdout === expected, 'cat output', r) } },
+    { label: 'floor: `cat` of the KEYS_MODE=file file (2 keys)', cmd: 'cat', args: [authKeys], opts: { check: (r) => must(r.stdout === keyFile, 'cat output', r) } },
     { label: '`iam-ssh --version` (yargs)', cmd: bin, args: ['--version'], opts: { check: (r) => must(r.stdout.trim() === version, 'version', r) } },
     { label: '`keys alice.smith`: cache hit', cmd: bin, args: keys(plain, 'alice.smith'), opts: { check: serves('hit') } },
     { label: '`keys alice.smith`: stale on IAM Throttling', cmd: bin, args: keys(plain, 'alice.smith'), opts: { before: age, check: serves('stale') }, rules: throttle },
