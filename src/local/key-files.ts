@@ -2,7 +2,7 @@
  * The directory of file mode's AuthorizedKeysFiles (KEYS_FILE_DIR): checked the way sshd's
  * StrictModes checks it, read, and changed one atomic file at a time.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file';
 import { isValidLocalName } from '../core/names';
@@ -18,7 +18,11 @@ const MAX_FILE_BYTES = 1 << 20;
  */
 export function prepareKeysDir(dir: string): string | null {
   try {
-    mkdirSync(dir, { recursive: true, mode: KEY_DIR_MODE });
+    // sshd reads the file as the user logging in: what we create must be traversable whatever the umask.
+    const first = mkdirSync(dir, { recursive: true, mode: KEY_DIR_MODE });
+    if (first !== undefined) {
+      for (let d = dir; d.length >= first.length; d = dirname(d)) chmodSync(d, KEY_DIR_MODE);
+    }
   } catch (e) {
     return `cannot create ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
   }
