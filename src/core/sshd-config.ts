@@ -5,6 +5,8 @@
  * sshd keeps the FIRST value it reads for a keyword (Include pulls files in where the Include
  * line stands), and values inside a Match block override for the connections it matches.
  */
+import { authorizedKeysFilePattern } from './key-files';
+
 export interface Directive {
   file: string;
   line: number;
@@ -47,7 +49,7 @@ export interface KeysSettings {
 export function keySourceLines(s: KeysSettings): string[] {
   if (s.mode === 'file') {
     // Users' own files keep working; ours is root-owned and written by sync.
-    return [`AuthorizedKeysFile .ssh/authorized_keys ${s.keysFileDir}/%u`];
+    return [`AuthorizedKeysFile .ssh/authorized_keys ${authorizedKeysFilePattern(s.keysFileDir)}`];
   }
   return [`AuthorizedKeysCommand ${s.binary} keys %u %f`, `AuthorizedKeysCommandUser ${s.commandUser}`];
 }
@@ -110,7 +112,7 @@ export function parseEffective(text: string): Map<string, string[]> {
 export function effectiveIsOurs(effective: Map<string, string[]>, s: KeysSettings): { ok: boolean; actual: string } {
   if (s.mode === 'file') {
     const files = effective.get('authorizedkeysfile')?.[0] ?? '';
-    return { ok: files.split(/\s+/).includes(`${s.keysFileDir}/%u`), actual: `AuthorizedKeysFile ${files}` };
+    return { ok: files.split(/\s+/).includes(authorizedKeysFilePattern(s.keysFileDir)), actual: `AuthorizedKeysFile ${files}` };
   }
   const cmd = effective.get('authorizedkeyscommand')?.[0] ?? 'none';
   const user = effective.get('authorizedkeyscommanduser')?.[0] ?? 'none';
