@@ -1,8 +1,7 @@
 /** Gathers the facts of `doctor`, runs the checks, reports, and sets the exit status. */
 import type { Config } from '../config/config';
 import { defaults } from '../config/config';
-import { loadConfig } from '../config/load';
-import { resolveConfig, RemoteConfigError } from '../config/resolve';
+import { resolveForReport } from '../config/resolve';
 import { exec } from '../local/exec';
 import { readLastSync } from '../local/last-sync';
 import { commandUserName, configStat, pathChain, readHostKeys, readSchedule, readSshd, readUser, statPath } from '../local/doctor-facts';
@@ -22,14 +21,9 @@ export async function runDoctor(opts: DoctorOptions): Promise<number> {
   let config: Config = defaults();
   let error: string | null = null;
   try {
-    // As keys sees it: the file plus the last good SSM/tag layers that sync kept. Without
-    // those (sync never read them), the file alone; the last-sync check then tells why.
-    config = await resolveConfig({ file: opts.configFile, remote: 'cached', log: { log: () => undefined } })
-      .then((r) => r.config)
-      .catch((e: unknown) => {
-        if (e instanceof RemoteConfigError) return loadConfig(opts.configFile).config;
-        throw e;
-      });
+    // As keys sees it: the file plus the last good SSM/tag layers that sync kept (or the file
+    // alone when there are none yet; the last-sync check then tells why).
+    config = (await resolveForReport(opts.configFile, { log: () => undefined })).config;
   } catch (e) {
     error = (e as Error).message;
   }

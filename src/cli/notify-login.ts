@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { defaults, type Config } from '../config/config';
-import { loadConfig } from '../config/load';
+import { resolveForReport } from '../config/resolve';
 import { stderrLogger, errText, type Logger } from '../util/log';
 import { decideNotify } from '../core/notify-rules';
 import { authInfoFingerprints, formatText, mailMessage, webhookPayload, clean, type LoginFacts } from '../core/notify-message';
@@ -116,7 +116,7 @@ export async function notifyLoginCommand(env: PamEnv, configFile: string | undef
   };
   let timer = setTimeout(hardStop, budget);
   try {
-    const { config, warnings } = loadConfig(configFile);
+    const { config, warnings } = await resolveForReport(configFile, log);
     for (const w of warnings) log.log('warn', 'config.warning', { message: w });
     if (config.notifyTimeoutMs !== budget) {
       clearTimeout(timer);

@@ -134,3 +134,19 @@ export async function resolveConfig(opts: ResolveOptions): Promise<Resolved> {
   }
   return { config: built.config, warnings, remote: { ssm: ssmSource, tags: tagsSource } };
 }
+
+/**
+ * For commands that report rather than decide access (doctor, notify-login): the config as
+ * `keys` sees it, or, when sync has not kept the remote layers yet, the file alone with a
+ * warning. A login notification is better sent with the file's settings than not at all.
+ */
+export async function resolveForReport(file: string | undefined, log: Logger): Promise<{ config: Config; warnings: string[] }> {
+  try {
+    return await resolveConfig({ file, remote: 'cached', log });
+  } catch (e) {
+    if (!(e instanceof RemoteConfigError)) throw e;
+    const read = readConfigFile(file);
+    const built = buildLayered([fileLayer(read.file, read.entries)]);
+    return { config: built.config, warnings: [...built.warnings, `${e.message}; using the config file alone`] };
+  }
+}

@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig, RemoteConfigError, type RemoteReaders } from '../../src/config/resolve';
+import { resolveConfig, resolveForReport, RemoteConfigError, type RemoteReaders } from '../../src/config/resolve';
 import { ConfigError } from '../../src/config/parse';
 import { remoteConfigPath } from '../../src/local/remote-config';
 import type { SsmParameter } from '../../src/config/layers';
@@ -142,4 +142,20 @@ test('the login path refuses without a last good result, and ignores one others 
   writeFileSync(snapshotFile(), '{"version":1,"ssm":{"path":"/iam-ssh/prod/","fetchedAt":"x","parameters":[{"name":1}]},"tags":null}');
   await expect(cached(file)).rejects.toThrow(RemoteConfigError);
   expect(lines.some((l) => l.fields.problem === `${snapshotFile()} is malformed`)).toBe(true);
+});
+
+describe('resolveForReport (doctor, notify-login)', () => {
+  test('uses the last good remote layers when sync kept them', async () => {
+    const file = configFile();
+    await fetch(file, new Readers());
+    expect((await resolveForReport(file, log)).config.authorizedGroups).toEqual(['from-ssm']);
+  });
+  test('without them, the file alone and a warning instead of a refusal', async () => {
+    const r = await resolveForReport(configFile(), log);
+    expect(r.config.authorizedGroups).toEqual(['from-file']);
+    expect(r.warnings.at(-1)).toMatch(/using the config file alone/);
+  });
+  test('a broken file is still an error', async () => {
+    await expect(resolveForReport(configFile('KEYS_CACHE_TTL=soon\n'), log)).rejects.toThrow(ConfigError);
+  });
 });
