@@ -4,6 +4,7 @@
  */
 import { parsePublicKey } from './ssh-key';
 import { isIamUserName, isValidLocalName } from './names';
+import { parseJsonObject } from '../util/json-object';
 
 export interface CachedKey {
   /** IAM SSHPublicKeyId */
@@ -36,14 +37,8 @@ export function freshness(entry: KeysCacheEntry, now: number, ttlMs: number, max
 
 /** Parses and re-validates a cache file's text; null for anything not exactly right. */
 export function decodeEntry(text: string, localUser: string, scope: string): KeysCacheEntry | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof raw !== 'object' || raw === null) return null;
-  const e = raw as Record<string, unknown>;
+  const e = parseJsonObject(text);
+  if (!e) return null;
   if (e.version !== 1 || e.localUser !== localUser || e.scope !== scope) return null;
   if (typeof e.fetchedAt !== 'number' || !Number.isFinite(e.fetchedAt)) return null;
   if (typeof e.iamUser !== 'string' || !isIamUserName(e.iamUser) || !isValidLocalName(localUser)) return null;

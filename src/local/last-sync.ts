@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file';
+import { parseJsonObject } from '../util/json-object';
 
 export interface LastSync {
   /** ISO time the run finished. */
@@ -40,14 +41,8 @@ export function readLastSync(stateDir: string): LastSync | 'absent' | 'invalid' 
 }
 
 export function parseLastSync(text: string): LastSync | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof raw !== 'object' || raw === null) return null;
-  const r = raw as Record<string, unknown>;
+  const r = parseJsonObject(text);
+  if (!r) return null;
   const int = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0;
   if (typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time))) return null;
   if (!int(r.exitCode) || !int(r.changes) || !int(r.failures) || !int(r.durationMs) || typeof r.complete !== 'boolean') return null;

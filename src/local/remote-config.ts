@@ -6,6 +6,7 @@
 import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file';
+import { parseJsonObject } from '../util/json-object';
 import type { SsmParameter } from '../config/layers';
 
 export interface RemoteSnapshot {
@@ -45,14 +46,8 @@ export function readRemoteSnapshot(stateDir: string): { snapshot: RemoteSnapshot
 }
 
 function parseSnapshot(text: string): RemoteSnapshot | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof raw !== 'object' || raw === null) return null;
-  const r = raw as Record<string, unknown>;
+  const r = parseJsonObject(text);
+  if (!r) return null;
   if (r.version !== 1) return null;
   let ssm: RemoteSnapshot['ssm'] = null;
   if (r.ssm !== null) {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIamUserName, toLocalName } from '../core/names';
+import { parseJsonObject } from '../util/json-object';
 
 export interface StateUser {
   iamName: string;
@@ -38,14 +39,14 @@ export function statePath(stateDir: string): string {
 
 /** Reads the state; null when absent, unreadable or not exactly well-formed. */
 export function readSyncState(stateDir: string): SyncState | null {
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(statePath(stateDir), 'utf8'));
+    text = readFileSync(statePath(stateDir), 'utf8');
   } catch {
     return null;
   }
-  if (typeof raw !== 'object' || raw === null) return null;
-  const s = raw as Record<string, unknown>;
+  const s = parseJsonObject(text);
+  if (!s) return null;
   if (s.version !== 1 || typeof s.scope !== 'string' || typeof s.writtenAt !== 'string' || !Array.isArray(s.users)) return null;
   const users: StateUser[] = [];
   for (const u of s.users as unknown[]) {
