@@ -47,6 +47,7 @@ async function gatherFacts(config: Config, configError: string | null, explicitF
     now: Date.now(),
     isRoot,
     keysMode,
+    keysFileDir: config.keysFileDir,
     selfPath: process.execPath,
     config: { file: configError ? (explicitFile ?? null) : config.file, error: configError, stat: configError ? null : configStat(config) },
     sshd,

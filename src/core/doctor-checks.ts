@@ -3,7 +3,9 @@
  * list `doctor` runs, in order; a feature adds its own check by adding an entry.
  */
 import { basename } from 'node:path';
-import { COMMAND_USER, KEYS_FILE_PATTERN, type CheckResult, type DoctorFacts, type PathFact, type Status } from './doctor-facts';
+import { authorizedKeysFilePattern } from './key-files';
+import { DROP_IN_NAME } from './sshd-config';
+import { COMMAND_USER, type CheckResult, type DoctorFacts, type PathFact, type Status } from './doctor-facts';
 import { AWS_CHECKS } from './doctor-aws-checks';
 import { syncChecks } from './doctor-sync-checks';
 
@@ -56,12 +58,13 @@ export function checkKeysCommand(f: DoctorFacts): Omit<CheckResult, 'id'> {
   if (!f.sshd.ran || f.sshd.exitCode !== 0) return r('skip', 'needs the effective sshd configuration (see sshd-config)');
   const s = f.sshd.settings;
   if (f.keysMode === 'file') {
+    const pattern = authorizedKeysFilePattern(f.keysFileDir);
     const files = s.authorizedkeysfile?.[0]?.split(/\s+/) ?? [];
-    return files.includes(KEYS_FILE_PATTERN)
-      ? r('ok', `sshd reads ${KEYS_FILE_PATTERN} (KEYS_MODE=file)`)
-      : r('fail', `KEYS_MODE=file but sshd's AuthorizedKeysFile is "${files.join(' ')}"`, `AuthorizedKeysFile ${KEYS_FILE_PATTERN}  # in /etc/ssh/sshd_config.d/10-iam-ssh.conf`);
+    return files.includes(pattern)
+      ? r('ok', `sshd reads ${pattern} (KEYS_MODE=file)`)
+      : r('fail', `KEYS_MODE=file but sshd's AuthorizedKeysFile is "${files.join(' ')}"`, `iam-ssh install --keys-mode file  # or AuthorizedKeysFile ${pattern} .ssh/authorized_keys in /etc/ssh/sshd_config.d/${DROP_IN_NAME}`);
   }
-  const wanted = 'AuthorizedKeysCommand /usr/local/bin/iam-ssh keys %u %f + AuthorizedKeysCommandUser iam-ssh in /etc/ssh/sshd_config.d/10-iam-ssh.conf, ahead of any other';
+  const wanted = `iam-ssh install  # or AuthorizedKeysCommand /usr/local/bin/iam-ssh keys %u %f + AuthorizedKeysCommandUser iam-ssh in /etc/ssh/sshd_config.d/${DROP_IN_NAME}, ahead of any other`;
   const command = s.authorizedkeyscommand?.[0] ?? 'none';
   if (command === 'none') return r('fail', 'sshd runs no AuthorizedKeysCommand: IAM users cannot log in', wanted);
   const words = command.split(/\s+/);

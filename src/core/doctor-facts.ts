@@ -67,6 +67,8 @@ export interface DoctorFacts {
   now: number;
   isRoot: boolean;
   keysMode: 'command' | 'file';
+  /** KEYS_FILE_DIR: where file mode writes one file per user. */
+  keysFileDir: string;
   /** Where this executable is, to recognise our own AuthorizedKeysCommand. */
   selfPath: string;
   config: { file: string | null; error: string | null; stat: PathFact | null };
@@ -88,5 +90,3 @@ export interface DoctorFacts {
 
 /** The default AuthorizedKeysCommandUser that install creates. */
 export const COMMAND_USER = 'iam-ssh';
-/** Where keys-file mode writes one file per user for sshd's AuthorizedKeysFile. */
-export const KEYS_FILE_PATTERN = '/etc/ssh/iam-ssh/authorized_keys/%u';

@@ -19,6 +19,9 @@ export interface Directive {
 /** The keywords whose first value decides how sshd finds a user's keys. */
 export const KEY_SOURCE_KEYWORDS = ['authorizedkeyscommand', 'authorizedkeyscommanduser', 'authorizedkeysfile'] as const;
 
+/** install's drop-in: early in the sort order, so it comes before vendor drop-ins. */
+export const DROP_IN_NAME = '00-iam-ssh.conf';
+
 export const BEGIN_MARK = '# BEGIN iam-ssh: managed by `iam-ssh install`; `iam-ssh uninstall` removes this block';
 export const END_MARK = '# END iam-ssh';
 

@@ -4,8 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import type { InstallHost } from './install-host';
+import { COMMAND_USER } from '../core/doctor-facts';
 
-export const COMMAND_USER = 'iam-ssh';
+export { COMMAND_USER };
 
 export async function commandUserIds(host: InstallHost): Promise<{ uid: number; gid: number } | null> {
   const r = await host.query('getent', ['passwd', COMMAND_USER]);

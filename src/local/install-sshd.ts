@@ -9,12 +9,11 @@
  */
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KEY_SOURCE_KEYWORDS, dropInText, effectiveIsOurs, insertBlock, keySourceLines, otherKeySources, parseSshdConfig, removeBlock, type Directive, type KeysSettings } from '../core/sshd-config';
+import { DROP_IN_NAME, KEY_SOURCE_KEYWORDS, dropInText, effectiveIsOurs, insertBlock, keySourceLines, otherKeySources, parseSshdConfig, removeBlock, type Directive, type KeysSettings } from '../core/sshd-config';
 import { readSshdLayout, SshdControl } from './sshd';
 import type { InstallHost } from './install-host';
 import type { SshdChange } from './install-manifest';
 
-export const DROP_IN_NAME = '00-iam-ssh.conf';
 /** A user name for `sshd -T -C`: outside every Match block that names real users. */
 const PROBE_USER = 'iam-ssh-probe';
 

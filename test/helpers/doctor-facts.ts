@@ -16,6 +16,7 @@ export function healthyFacts(): DoctorFacts {
     now: NOW,
     isRoot: true,
     keysMode: 'command',
+    keysFileDir: '/etc/ssh/iam-ssh/authorized_keys',
     selfPath: '/usr/local/bin/iam-ssh',
     config: { file: '/etc/iam-ssh.conf', error: null, stat: file('/etc/iam-ssh.conf', 0o644) },
     sshd: {

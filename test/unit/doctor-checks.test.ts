@@ -56,12 +56,13 @@ test('sshdComplaint drops the banner and keeps three lines', () => {
 table('keys-command', checkKeysCommand, [
   ['ours', () => {}, 'ok', /ours/],
   ['ours by path, another name', (f) => { settings(f).authorizedkeyscommand = ['/opt/x/ssh-keys keys %u %f']; f.selfPath = '/opt/x/ssh-keys'; }, 'ok'],
-  ['none', (f) => (settings(f).authorizedkeyscommand = ['none']), 'fail', /no AuthorizedKeysCommand/, /10-iam-ssh.conf/],
+  ['none', (f) => (settings(f).authorizedkeyscommand = ['none']), 'fail', /no AuthorizedKeysCommand/, /00-iam-ssh.conf/],
   ['EC2 Instance Connect first', (f) => (settings(f).authorizedkeyscommand = ['/opt/aws/bin/eic_run_authorized_keys %u %f']), 'fail', /another AuthorizedKeysCommand.*eic_run/, /ahead of any other/],
   ['wrong arguments', (f) => (settings(f).authorizedkeyscommand = ['/usr/local/bin/iam-ssh sync']), 'fail', /does not pass "keys %u"/],
   ['no command user', (f) => (settings(f).authorizedkeyscommanduser = ['none']), 'fail', /AuthorizedKeysCommandUser is not set/],
   ['sshd failed', (f) => (f.sshd = { ran: true, exitCode: 1, stderr: 'x', probeUser: 'x', settings: {} }), 'skip'],
   ['file mode, file configured', (f) => { f.keysMode = 'file'; settings(f).authorizedkeysfile = ['/etc/ssh/iam-ssh/authorized_keys/%u']; }, 'ok', /KEYS_MODE=file/],
+  ['file mode, KEYS_FILE_DIR elsewhere than sshd reads', (f) => { f.keysMode = 'file'; f.keysFileDir = '/etc/ssh/keys'; settings(f).authorizedkeysfile = ['/etc/ssh/iam-ssh/authorized_keys/%u']; }, 'fail', /AuthorizedKeysFile is/, /\/etc\/ssh\/keys\/%u/],
   ['file mode, file not configured', (f) => { f.keysMode = 'file'; settings(f).authorizedkeysfile = ['.ssh/authorized_keys .ssh/authorized_keys2']; }, 'fail', /AuthorizedKeysFile is/, /AuthorizedKeysFile \/etc\/ssh\/iam-ssh/],
 ]);
 
