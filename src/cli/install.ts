@@ -123,14 +123,15 @@ async function installPam(host: InstallHost, pamFile: string, binary: string, gr
 
 async function installScheduler(host: InstallHost, kind: Scheduler, binary: string, out: (l: string) => void): Promise<InstallManifest['scheduler']> {
   if (kind === 'systemd') {
+    const units = unitFiles(binary);
     let changed = false;
-    for (const [name, text] of Object.entries(unitFiles(binary))) changed = host.writeFile(`${UNIT_DIR}/${name}`, text, 0o644) || changed;
+    for (const [name, text] of Object.entries(units)) changed = host.writeFile(`${UNIT_DIR}/${name}`, text, 0o644) || changed;
     if (changed) await host.run('systemctl', ['daemon-reload']);
     for (const unit of ENABLED_UNITS) {
       const enabled = await host.query('systemctl', ['is-enabled', '--quiet', unit]);
       if (enabled.exitCode !== 0) await host.run('systemctl', ['enable', ...(unit.endsWith('.timer') ? ['--now'] : []), unit]);
     }
-    return { kind: 'systemd', units: Object.keys(unitFiles(binary)) };
+    return { kind: 'systemd', units: Object.keys(units) };
   }
   if (kind === 'cron') {
     host.writeFile(CRON_FILE, cronText(binary, hostname()), 0o644);

@@ -48,15 +48,16 @@ export async function runUninstall(o: UninstallOptions, out: (line: string) => v
   if (manifest.sshd) {
     await uninstallSshd(host, manifest.sshd);
     if (!o.dryRun) {
-      const invalid = await new SshdControl().test(manifest.sshd.path);
+      const sshd = new SshdControl();
+      const invalid = await sshd.test(manifest.sshd.path);
       if (invalid) out(`warning: sshd -t now reports: ${invalid}`);
-      out(`  ${await new SshdControl().reload(systemdRunning())}`);
+      out(`  ${await sshd.reload(systemdRunning())}`);
     }
   }
   if (manifest.pam) setNotifyHook(host, manifest.pam.path, null);
 
+  const registry = new Registry(config.stateDir);
   if (o.removeUsers) {
-    const registry = new Registry(config.stateDir);
     const accounts = new Accounts(config, exec);
     for (const name of Object.keys(registry.all())) {
       host.changes.push(name);
@@ -69,7 +70,7 @@ export async function runUninstall(o: UninstallOptions, out: (line: string) => v
 
   // Directories: the cache always; STATE_DIR only when no account of sync's is left behind,
   // since its registry is what lets a later install manage (and never mistake) those users.
-  const keepState = !o.removeUsers && Object.keys(new Registry(config.stateDir).all()).length > 0;
+  const keepState = !o.removeUsers && Object.keys(registry.all()).length > 0;
   for (const dir of [...manifest.dirs].reverse()) {
     if (dir === config.stateDir && keepState) continue;
     host.removeTree(dir);

@@ -10,7 +10,7 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DROP_IN_NAME, KEY_SOURCE_KEYWORDS, dropInText, effectiveIsOurs, insertBlock, keySourceLines, otherKeySources, parseSshdConfig, removeBlock, type Directive, type KeysSettings } from '../core/sshd-config';
-import { readSshdLayout, SshdControl } from './sshd';
+import { readSshdLayout, SshdControl, type SshdLayout } from './sshd';
 import type { InstallHost } from './install-host';
 import type { SshdChange } from './install-manifest';
 
@@ -24,8 +24,8 @@ export interface SshdInstall {
 }
 
 export async function installSshd(host: InstallHost, o: SshdInstall, out: (l: string) => void): Promise<SshdChange> {
-  const before = snapshot(o.main, o.previous);
   const layout = readSshdLayout(o.main);
+  const before = snapshot(layout, o.previous);
   const ourLines = keySourceLines(o.keys).map((l) => parseSshdConfig('', l)[0]!);
   const isOurs = (d: Directive) => ourLines.some((x) => x.keyword === d.keyword && x.args === d.args);
   // The main file as the distribution wrote it, and the other files without our drop-in.
@@ -93,9 +93,9 @@ interface Snapshot {
   dropIns: { path: string; text: string | null }[];
 }
 
-function snapshot(main: string, previous: SshdChange | null): Snapshot {
+function snapshot(layout: SshdLayout, previous: SshdChange | null): Snapshot {
+  const main = layout.main;
   const st = lstatSync(main);
-  const layout = readSshdLayout(main);
   const dropIns = [previous?.method === 'drop-in' ? previous.path : null, layout.dropInDir ? join(layout.dropInDir, DROP_IN_NAME) : null]
     .filter((p): p is string => p !== null)
     .map((path) => ({ path, text: lstatSync(path, { throwIfNoEntry: false }) ? readFileSync(path, 'utf8') : null }));
