@@ -14,10 +14,10 @@ import { Moto, TEST_CREDENTIALS } from '../test/helpers/moto';
 import { IamProxy, type FaultRule } from '../test/helpers/iam-proxy';
 import { ROOT, events, requireBinary, run, type RunResult } from '../test/helpers/run';
 import { makeClientKey } from '../test/helpers/sshd';
-import { authScope } from '../src/core/keys-cache-entry';
-import { formatKeyFile } from '../src/core/key-files';
-import { parsePublicKey } from '../src/core/ssh-key';
-import { statePath, type SyncState } from '../src/local/sync-state';
+import { authScope } from '../src/keys/cache-entry';
+import { formatKeyFile } from '../src/keys/file-mode';
+import { parsePublicKey } from '../src/util/ssh-key';
+import { syncStatePath, type SyncState } from '../src/state/sync-state';
 
 const RUNS = Number(process.argv[2] ?? 30);
 const PASSES = 3;
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     users: [{ iamName: 'Alice.Smith', localName: 'alice.smith', uid: 200001, iamUserId: 'AIDAEXAMPLE1' }],
   };
   mkdirSync(join(dir, 'state'));
-  writeFileSync(statePath(join(dir, 'state')), JSON.stringify(state));
+  writeFileSync(syncStatePath(join(dir, 'state')), JSON.stringify(state));
 
   // The file KEYS_MODE=file makes sync write for this user: what sshd reads instead of running keys.
   const authKeys = join(dir, 'alice.smith');

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loginBundleViolations } from './bundle-rules.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -22,7 +23,7 @@ mkdirSync(dist, { recursive: true });
 const work = mkdtempSync(join(dist, '.build-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 // Two bundles: the login path (what a keys cache hit runs) is the executable's main script;
-// everything else is an asset compiled only by the processes that need it (src/full/load-sea.ts).
+// everything else is an asset compiled only by the processes that need it (src/load-full-sea.ts).
 const loginBundle = join(work, 'iam-ssh.cjs');
 const fullBundle = join(work, 'full.js');
 const fullCache = join(work, 'full.cache');
@@ -40,19 +41,20 @@ const common = {
   define: { IAM_SSH_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__importMetaUrl' },
   logLevel: 'warning',
 };
-const loadModule = join(root, 'src/full/load');
+const loadModule = join(root, 'src/load-full');
 const fullFromAsset = {
   name: 'full-from-asset',
   setup(b) {
-    b.onResolve({ filter: /\/load$/ }, (args) =>
-      resolve(args.resolveDir, args.path) === loadModule ? { path: join(root, 'src/full/load-sea.ts') } : undefined,
+    b.onResolve({ filter: /\/load-full$/ }, (args) =>
+      resolve(args.resolveDir, args.path) === loadModule ? { path: join(root, 'src/load-full-sea.ts') } : undefined,
     );
   },
 };
-await build({ ...common, entryPoints: [join(root, 'src/main.ts')], outfile: loginBundle, plugins: [fullFromAsset] });
-await build({ ...common, entryPoints: [join(root, 'src/full/index.ts')], outfile: fullBundle });
-const loginText = readFileSync(loginBundle, 'utf8');
-if (/aws-sdk-js|yargs/.test(loginText)) throw new Error('the login bundle must contain neither the AWS SDK nor yargs');
+const login = await build({ ...common, entryPoints: [join(root, 'src/main.ts')], outfile: loginBundle, plugins: [fullFromAsset], metafile: true });
+await build({ ...common, entryPoints: [join(root, 'src/full.ts')], outfile: fullBundle });
+// The login path's invariant, checked on what esbuild put into the bundle, not on its text.
+const forbidden = loginBundleViolations(login.metafile);
+if (forbidden.length) throw new Error(`the login bundle must contain neither the AWS SDK nor yargs; it has ${forbidden.slice(0, 5).join(', ')}`);
 // A V8 code cache for the full bundle, made by this node binary, which is also the runtime.
 execFileSync(process.execPath, [join(root, 'scripts/code-cache.cjs'), fullBundle, fullCache], { stdio: ['ignore', 'ignore', 'inherit'] });
 

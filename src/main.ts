@@ -1,19 +1,27 @@
-/** Entry point of the single executable. */
-import { parseLoginArgv } from './cli/login-argv';
-import { keysCommand } from './cli/keys';
-import { loadFull } from './full/load';
+/**
+ * Entry point of the single executable and composition root of the login path: `keys` and
+ * `notify-login` run from this small bundle; everything else is in the full bundle
+ * (./full.ts), loaded only when needed.
+ */
+import { parseLoginArgv } from './keys/login-argv';
+import { runKeys } from './keys/command';
+import { loadFull } from './load-full';
+import type { IamFactory } from './aws/iam';
+
+/** IAM for the keys lookup: the SDK lives in the full bundle, loaded on a cache miss only. */
+const createIamFromFull: IamFactory = async (...args) => (await loadFull()).createIamDirectory(...args);
 
 async function run(argv: string[]): Promise<number> {
   const configFromEnv = process.env.IAM_SSH_CONFIG || undefined;
   const login = parseLoginArgv(argv);
   if (login) {
-    await keysCommand(login.user, login.fingerprint, login.config ?? configFromEnv, login.stats);
+    await runKeys({ user: login.user, fingerprint: login.fingerprint, configFile: login.config ?? configFromEnv, stats: login.stats === true }, createIamFromFull);
     return 0;
   }
   // pam_exec runs `iam-ssh [--config FILE] notify-login` in every login: no yargs either.
   if (argv.at(-1) === 'notify-login' && (argv.length === 1 || (argv.length === 3 && argv[0] === '--config'))) {
-    const { notifyLoginCommand } = await import('./cli/notify-login');
-    await notifyLoginCommand(process.env, argv.length === 3 ? argv[1] : configFromEnv);
+    const { runNotifyLogin } = await import('./notify/command');
+    await runNotifyLogin(process.env, argv.length === 3 ? argv[1] : configFromEnv);
     return 0;
   }
   const { main } = await loadFull();

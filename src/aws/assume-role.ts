@@ -10,7 +10,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/config';
 import { writeFileAtomic } from '../util/atomic-file';
-import { loadSdk } from './sdk';
+import { ROLE_CREDENTIALS_FILE } from '../state/paths';
+import { parseJsonObject } from '../state/json';
+import { clientOptions, loadSdk } from './sdk';
 
 export interface RoleCredentials {
   accessKeyId: string;
@@ -19,7 +21,6 @@ export interface RoleCredentials {
   expiration: Date;
 }
 
-export const ROLE_CREDENTIALS_FILE = 'role-credentials.json';
 export const REFRESH_BEFORE_MS = 5 * 60_000;
 const DURATION_SECONDS = 3600;
 
@@ -43,7 +44,7 @@ export function readCachedRoleCredentials(file: string, roleArn: string, endpoin
     const st = lstatSync(file);
     // Only a file of our own that nobody else can read or have planted.
     if (!st.isFile() || st.uid !== (process.geteuid?.() ?? 0) || (st.mode & 0o077) !== 0) return null;
-    const r = JSON.parse(readFileSync(file, 'utf8')) as Partial<CacheRecord>;
+    const r = (parseJsonObject(readFileSync(file, 'utf8')) ?? {}) as Partial<CacheRecord>;
     const fields = [r.roleArn, r.endpoint, r.accessKeyId, r.secretAccessKey, r.sessionToken, r.expiration];
     if (!fields.every((f) => typeof f === 'string')) return null;
     if (r.roleArn !== roleArn || r.endpoint !== endpoint) return null;
@@ -92,12 +93,7 @@ export function roleCredentialsProvider(config: Config, dir: string, deps: RoleC
 
 async function assumeRole(config: Config): Promise<RoleCredentials> {
   const sdk = await loadSdk.sts();
-  const client = new sdk.STSClient({
-    region: config.awsRegion,
-    ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl } : {}),
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: config.iamRequestTimeoutMs, requestTimeout: config.iamRequestTimeoutMs },
-  });
+  const client = new sdk.STSClient(clientOptions(config, 2));
   try {
     const res = await client.send(
       new sdk.AssumeRoleCommand({ RoleArn: config.assumeRole!, RoleSessionName: roleSessionName(), DurationSeconds: DURATION_SECONDS }),

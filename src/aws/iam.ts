@@ -4,7 +4,7 @@
  */
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { Config } from '../config/config';
-import { loadSdk } from './sdk';
+import { clientOptions, loadSdk } from './sdk';
 import { roleCredentialsProvider } from './assume-role';
 
 export interface IamUserRef {
@@ -106,17 +106,21 @@ export function iamDirectory(sdk: IamSdk, client: IamSender): IamDirectory {
  * Builds the real client from the Config. The SDK is loaded here, never at start-up. With
  * ASSUMEROLE the client signs with the role's temporary credentials, cached in
  * `roleCredentialsDir` (a directory only the running user writes); otherwise with the
- * instance's own.
+ * instance's own. `maxAttempts`: the SDK's tries per request, backoff included (the login
+ * path lowers it).
  */
-/** `maxAttempts`: the SDK's tries per request, backoff included (the login path lowers it). */
 export async function createIamDirectory(config: Config, roleCredentialsDir: string = config.stateDir, opts: { maxAttempts?: number } = {}): Promise<IamDirectory> {
   const sdk = await loadSdk.iam();
-  const client = new sdk.IAMClient({
-    region: config.awsRegion,
-    ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl } : {}),
-    ...(config.assumeRole ? { credentials: roleCredentialsProvider(config, roleCredentialsDir) } : {}),
-    maxAttempts: opts.maxAttempts ?? 2,
-    requestHandler: { connectionTimeout: config.iamRequestTimeoutMs, requestTimeout: config.iamRequestTimeoutMs },
-  });
-  return iamDirectory(sdk, client);
+  return iamDirectory(sdk, new sdk.IAMClient(iamClientOptions(config, roleCredentialsDir, opts.maxAttempts ?? 2)));
 }
+
+/** The IAM client's options: the common ones, and the role's credentials with ASSUMEROLE. */
+export function iamClientOptions(config: Config, roleCredentialsDir: string, maxAttempts: number) {
+  return {
+    ...clientOptions(config, maxAttempts),
+    ...(config.assumeRole ? { credentials: roleCredentialsProvider(config, roleCredentialsDir) } : {}),
+  };
+}
+
+/** How the commands get an IamDirectory; the login path's is a loader of the full bundle. */
+export type IamFactory = typeof createIamDirectory;

@@ -1,7 +1,7 @@
 /** The network reads behind resolveConfig's remote layers, as sync uses them. */
 import type { RemoteReaders } from '../config/resolve';
-import { readSsmParameters } from './ssm-config';
-import { readInstanceTags } from './imds';
+import { readSsmParameters } from './ssm';
+import { readInstanceTags } from '../platform/imds';
 
 export const awsRemoteReaders: RemoteReaders = {
   ssmParameters: readSsmParameters,

@@ -2,6 +2,8 @@
  * Lazy loading of the AWS SDK. Parsing the SDK costs tens of milliseconds; the keys cache-hit
  * path must never pay it, so every SDK module is reached only through these functions.
  */
+import type { Config } from '../config/config';
+
 export const loadSdk = {
   iam: async () => {
     quietSdk();
@@ -16,6 +18,19 @@ export const loadSdk = {
     return import('@aws-sdk/client-sts');
   },
 };
+
+/**
+ * The options every AWS client of iam-ssh is built with: region, endpoint (emulators, VPC
+ * endpoints), the tries per request, and the per-request timeouts.
+ */
+export function clientOptions(config: Config, maxAttempts: number) {
+  return {
+    region: config.awsRegion,
+    ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl } : {}),
+    maxAttempts,
+    requestHandler: { connectionTimeout: config.iamRequestTimeoutMs, requestTimeout: config.iamRequestTimeoutMs },
+  };
+}
 
 /**
  * The SDK prints a Node-version deprecation notice on stderr in every process; on the login

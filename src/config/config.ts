@@ -3,8 +3,8 @@
  * < SSM < instance tags < flags, see ./layers.ts) and passed down; nothing below reads process.env.
  */
 import * as v from './values';
-import { ConfigError, type ConfigEntry } from './parse';
-import { DEFAULT_KEYS_FILE_DIR } from '../core/key-files';
+import { ConfigError } from './parse';
+import { DEFAULT_KEYS_FILE_DIR } from '../keys/file-mode';
 
 export interface Config {
   /** The file the settings came from, or null when none was found. */
@@ -177,18 +177,6 @@ export function defaults(): Config {
 export interface BuildResult {
   config: Config;
   warnings: string[];
-}
-
-/** Applies file entries over the defaults; throws ConfigError naming file and line. */
-export function buildConfig(file: string | null, entries: ConfigEntry[]): BuildResult {
-  const config = defaults();
-  config.file = file;
-  const warnings: string[] = [];
-  for (const e of entries) {
-    if (!applyEntry(config, e.key, e.value, file ?? '(config)', e.line)) warnings.push(`${file}:${e.line}: unknown key ${e.key} ignored`);
-  }
-  checkConfig(config, file ?? '(config)');
-  return { config, warnings };
 }
 
 export function isKnownKey(name: string): boolean {

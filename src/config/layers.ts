@@ -22,6 +22,8 @@ export interface ConfigLayer {
   /** The file, the SSM path, `tags` or `flags`. */
   source: string;
   entries: LayerEntry[];
+  /** For the file layer: the config file, null when there is none (built-in defaults). */
+  file?: string | null;
 }
 
 /**
@@ -46,7 +48,7 @@ export function buildLayered(layers: ConfigLayer[]): BuildResult {
   const config: Config = defaults();
   const warnings: string[] = [];
   for (const layer of layers) {
-    if (layer.kind === 'file') config.file = layer.source;
+    if (layer.kind === 'file') config.file = layer.file ?? null;
     for (const e of layer.entries) {
       if (layer.kind === 'ssm' && isKnownKey(e.key) && !SSM_SETTABLE.has(e.key)) {
         warnings.push(`${where(e)}: ${e.key} can only be set in the local config file; ignored`);
@@ -60,7 +62,12 @@ export function buildLayered(layers: ConfigLayer[]): BuildResult {
 }
 
 export function fileLayer(file: string | null, entries: ConfigEntry[]): ConfigLayer {
-  return { kind: 'file', source: file ?? '(defaults)', entries: entries.map((e) => ({ key: e.key, value: e.value, source: file ?? '(config)', line: e.line })) };
+  return { kind: 'file', source: file ?? '(defaults)', file, entries: entries.map((e) => ({ key: e.key, value: e.value, source: file ?? '(config)', line: e.line })) };
+}
+
+/** The config from a file's entries alone; throws ConfigError naming file and line. */
+export function buildConfig(file: string | null, entries: ConfigEntry[]): BuildResult {
+  return buildLayered([fileLayer(file, entries)]);
 }
 
 export interface SsmParameter {

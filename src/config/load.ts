@@ -1,7 +1,9 @@
 /** Finds and reads the config file. */
 import { readFileSync, existsSync } from 'node:fs';
 import { parseConfigText, ConfigError, type ConfigEntry } from './parse';
-import { buildConfig, defaults, type BuildResult } from './config';
+import type { BuildResult } from './config';
+import { buildConfig } from './layers';
+import { errnoText } from '../util/errno';
 
 export const DEFAULT_CONFIG = '/etc/iam-ssh.conf';
 /** aws-ec2-ssh's file, read when ours is absent so that a fleet migrates by swapping binaries. */
@@ -30,7 +32,7 @@ export function readConfigFile(explicitFile: string | undefined): ConfigFileRead
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(file, null, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError(file, null, `cannot read: ${errnoText(e)}`);
   }
   return { file, entries: parseConfigText(text, file), warnings: [] };
 }
@@ -38,6 +40,6 @@ export function readConfigFile(explicitFile: string | undefined): ConfigFileRead
 /** Loads the config from the file alone (no remote layers). */
 export function loadConfig(explicitFile: string | undefined): BuildResult {
   const read = readConfigFile(explicitFile);
-  if (read.file === null) return { config: defaults(), warnings: read.warnings };
-  return buildConfig(read.file, read.entries);
+  const built = buildConfig(read.file, read.entries);
+  return { config: built.config, warnings: [...read.warnings, ...built.warnings] };
 }

@@ -9,9 +9,9 @@
  * good result on disk, and refuses when the config names a remote layer that is not there.
  */
 import type { Config } from './config';
-import { readConfigFile } from './load';
+import { loadConfig, readConfigFile } from './load';
 import { buildLayered, fileLayer, ssmLayer, tagLayer, wantedTags, type ConfigLayer, type LayerEntry, type SsmParameter } from './layers';
-import { readRemoteSnapshot, writeRemoteSnapshot, type RemoteSnapshot } from '../local/remote-config';
+import { readRemoteSnapshot, writeRemoteSnapshot, type RemoteSnapshot } from '../state/remote-config';
 import { errText, type Logger } from '../util/log';
 
 /** The network reads; supplied by the caller so that this module never reaches the SDK. */
@@ -145,8 +145,7 @@ export async function resolveForReport(file: string | undefined, log: Logger): P
     return await resolveConfig({ file, remote: 'cached', log });
   } catch (e) {
     if (!(e instanceof RemoteConfigError)) throw e;
-    const read = readConfigFile(file);
-    const built = buildLayered([fileLayer(read.file, read.entries)]);
+    const built = loadConfig(file);
     return { config: built.config, warnings: [...built.warnings, `${e.message}; using the config file alone`] };
   }
 }

@@ -7,11 +7,10 @@ export function list(v: string): string[] {
     .filter((s) => s !== '');
 }
 
-const IAM_GROUP = /^[A-Za-z0-9+=,.@_-]{1,128}$/;
 
 export function iamGroups(v: string): string[] {
   const groups = list(v);
-  for (const g of groups) if (!IAM_GROUP.test(g)) throw new Error(`"${g}" is not a valid IAM group name`);
+  for (const g of groups) if (!isIamGroupName(g)) throw new Error(`"${g}" is not a valid IAM group name`);
   return groups;
 }
 
@@ -68,7 +67,7 @@ export function roleArn(v: string): string {
 
 /** A local group name as shadow-utils accepts it. */
 export function localGroup(v: string): string {
-  if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(v)) throw new Error(`"${v}" is not a valid local group name`);
+  if (!isLocalNameSyntax(v)) throw new Error(`"${v}" is not a valid local group name`);
   return v;
 }
 
@@ -96,7 +95,7 @@ export function oneOf<T extends string>(v: string, allowed: readonly T[]): T {
 
 /** The right-hand side of a sudoers rule for a group; one line, no comment or include tricks. */
 export function sudoRule(v: string): string {
-  if (!/^[A-Za-z0-9_=(),:!*\/ .@-]+$/.test(v) || !v.includes('=')) throw new Error(`"${v}" is not a sudoers rule like ALL=(ALL) NOPASSWD:ALL`);
+  if (!/^[A-Za-z0-9_=(),:!*/ .@-]+$/.test(v) || !v.includes('=')) throw new Error(`"${v}" is not a sudoers rule like ALL=(ALL) NOPASSWD:ALL`);
   return v.trim();
 }
 
@@ -104,6 +103,7 @@ export function sudoRule(v: string): string {
  * An SSM Parameter Store path such as `/iam-ssh/prod/`: segments of `[A-Za-z0-9_.-]`, at most
  * 15 levels, not under the reserved `/aws` or `/ssm`. Returned with one trailing slash.
  */
+import { isLocalNameSyntax, isIamGroupName } from '../util/validators';
 export function ssmPath(v: string): string {
   const p = v.endsWith('/') ? v : `${v}/`;
   const segments = p.slice(1, -1).split('/');
@@ -152,6 +152,6 @@ export function emailAddresses(v: string): string[] {
 /** Local user names as shadow-utils accepts them (the names need not exist). */
 export function localUsers(v: string): string[] {
   const all = list(v);
-  for (const u of all) if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(u)) throw new Error(`"${u}" is not a valid local user name`);
+  for (const u of all) if (!isLocalNameSyntax(u)) throw new Error(`"${u}" is not a valid local user name`);
   return all;
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { SyncEnv } from '../helpers/sync-env';
 import { canUseNamespaces } from '../helpers/namespace';
 import { Sshd, makeClientKey, sshLogin, type ClientKey } from '../helpers/sshd';
-import { authorizedKeysFilePattern, DEFAULT_KEYS_FILE_DIR } from '../../src/core/key-files';
+import { authorizedKeysFilePattern, DEFAULT_KEYS_FILE_DIR } from '../../src/keys/file-mode';
 
 const suite = canUseNamespaces() ? describe : describe.skip;
 

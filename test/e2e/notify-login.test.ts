@@ -13,7 +13,7 @@ import { canUseNamespaces } from '../helpers/namespace';
 import { Sshd, makeClientKey, sshLogin, prepareCommandUser, type ClientKey } from '../helpers/sshd';
 import { FakeJournal } from '../helpers/journal';
 import { freePort } from '../helpers/moto';
-import { notifyRule } from '../../src/local/pam';
+import { notifyRule } from '../../src/install/pam';
 
 const suite = canUseNamespaces() ? describe : describe.skip;
 const BUDGET_MS = 2000;

@@ -22,6 +22,7 @@ export class FakeImds {
   ) {}
 
   static async start(): Promise<FakeImds> {
+    // eslint-disable-next-line prefer-const -- assigned below, once the server exists; the handler runs only after that
     let self!: FakeImds;
     const server = createServer((req, res) => {
       const reply = (status: number, body = '') => {

@@ -45,6 +45,7 @@ export class IamProxy {
   ) {}
 
   static async start(target: string): Promise<IamProxy> {
+    // eslint-disable-next-line prefer-const -- assigned below, once the server exists; the handler runs only after that
     let self!: IamProxy;
     const server = createServer(async (req, res) => {
       const raw = await body(req);

@@ -2,7 +2,7 @@
 import {
   plan, sudoersText,
   type Action, type IamSnapshot, type LocalSnapshot, type Notice, type Plan, type PlanSettings, type RegistryEntry,
-} from '../../src/core/plan';
+} from '../../src/sync/plan';
 
 export const MARKER = 'iam-synced-users';
 export const SUDO = 'iam-ssh-sudo';

@@ -6,7 +6,7 @@
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../helpers/sync-env';
 import { canUseNamespaces } from '../helpers/namespace';
 import { freePort } from '../helpers/moto';
-import type { CheckResult } from '../../src/core/doctor-facts';
+import type { CheckResult } from '../../src/doctor/facts';
 
 const suite = canUseNamespaces() ? describe : describe.skip;
 const DROP_IN = '/etc/ssh/sshd_config.d/10-iam-ssh.conf';

@@ -12,7 +12,7 @@ import { TEST_CREDENTIALS, freePort } from '../helpers/moto';
 import { canUseNamespaces } from '../helpers/namespace';
 import { events } from '../helpers/run';
 import { makeClientKey } from '../helpers/sshd';
-import { readInstanceTags, TagsNotEnabledError } from '../../src/aws/imds';
+import { readInstanceTags, TagsNotEnabledError } from '../../src/platform/imds';
 
 const PATH = '/iam-ssh/test/';
 const STATE = '/var/lib/iam-ssh/remote-config.json';

@@ -6,7 +6,7 @@ import { AddUserToGroupCommand, RemoveUserFromGroupCommand, CreateUserCommand } 
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../helpers/sync-env';
 import { canUseNamespaces } from '../helpers/namespace';
 import { events, logLines } from '../helpers/run';
-import { stableUid } from '../../src/core/uid';
+import { stableUid } from '../../src/sync/uid';
 
 const suite = canUseNamespaces() ? describe : describe.skip;
 const LONG = 'A'.repeat(40);

@@ -1,0 +1,177 @@
+/**
+ * `iam-ssh install`: puts this executable on the machine and wires it in (config file,
+ * command user, directories, sshd, PAM notifications, schedule, first sync). Every step is a
+ * no-op when already done, so a second run with the same flags changes no file.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { exec } from '../platform/exec';
+import { InstallHost } from './host';
+import { readManifest, manifestPath, manifestText, type InstallManifest } from './manifest';
+import { installSshd } from './sshd-edits';
+import { applySettings } from './config-file';
+import { parseConfigText } from '../config/parse';
+import { buildConfig } from '../config/layers';
+import { DEFAULT_CONFIG, LEGACY_CONFIG } from '../config/load';
+import { SshdControl } from '../platform/sshd';
+import { systemdRunning, detectScheduler, ENABLED_UNITS, UNIT_DIR, CRON_FILE, cronText, unitFiles, checkBinaryPath, type Scheduler } from './scheduler';
+import { commandUserIds, ensureCommandUser, COMMAND_USER } from './command-user';
+import { defaultBinaryPath } from '../platform/os';
+import { setNotifyHook } from './pam';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+/** Flag -> config key. Only settings an operator decides at install time; the rest: the file. */
+export const SETTING_FLAGS: [flag: string, key: string, describe: string][] = [
+  ['authorized-groups', 'IAM_AUTHORIZED_GROUPS', 'IAM groups whose members may log in (comma list; empty: every IAM user)'],
+  ['sudo-groups', 'SUDOERS_GROUPS', 'IAM groups whose members get sudo (##ALL##: every synced user)'],
+  ['local-groups', 'LOCAL_GROUPS', 'local groups every synced user joins'],
+  ['ssm-config-path', 'SSM_CONFIG_PATH', 'SSM Parameter Store path holding fleet settings'],
+  ['authorized-groups-tag', 'IAM_AUTHORIZED_GROUPS_TAG', 'instance tag naming the authorized IAM groups'],
+  ['sudo-groups-tag', 'SUDOERS_GROUPS_TAG', 'instance tag naming the sudo IAM groups'],
+  ['assume-role', 'ASSUMEROLE', 'IAM role ARN to read IAM through (cross-account)'],
+  ['region', 'AWS_REGION', 'AWS region of the IAM/SSM/STS endpoints'],
+  ['endpoint-url', 'AWS_ENDPOINT_URL', 'one endpoint for IAM, SSM and STS (emulators)'],
+  ['keys-mode', 'KEYS_MODE', 'command (live, cached; default) or file (sync writes key files)'],
+  ['keys-prefetch', 'KEYS_PREFETCH', 'yes: sync refreshes the keys cache of every user'],
+  ['notify-groups', 'NOTIFY_GROUPS', 'IAM groups whose logins are reported (##ALL##: everyone); adds the PAM hook'],
+  ['notify-ignore-users', 'NOTIFY_IGNORE_USERS', 'local users whose logins are never reported'],
+  ['notify-webhook-url', 'NOTIFY_WEBHOOK_URL', 'webhook (JSON POST, Slack-compatible) for login notifications'],
+  ['notify-email', 'NOTIFY_EMAIL', 'addresses mailed through sendmail on a reported login'],
+];
+
+export interface InstallOptions {
+  configFile: string;
+  settings: [string, string][];
+  source: string;
+  binary: string | undefined;
+  sshdConfig: string;
+  pamFile: string;
+  scheduler: Scheduler | 'auto';
+  sync: boolean;
+  dryRun: boolean;
+}
+
+export async function runInstall(o: InstallOptions, out: (line: string) => void): Promise<number> {
+  const host = new InstallHost(o.dryRun, (l) => out(`  ${l}`), exec);
+  const binary = checkBinaryPath(o.binary ?? defaultBinaryPath());
+
+  // 1. The config file: flags over the existing file, or over aws-ec2-ssh's when ours is new.
+  const existing = existsSync(o.configFile) ? readFileSync(o.configFile, 'utf8') : null;
+  const legacy = existing === null && o.configFile === DEFAULT_CONFIG && existsSync(LEGACY_CONFIG) ? readFileSync(LEGACY_CONFIG, 'utf8') : null;
+  if (legacy !== null) out(`importing the settings of ${LEGACY_CONFIG}`);
+  const text = applySettings(existing ?? legacy ?? '', o.settings, o.configFile);
+  const { config, warnings } = buildConfig(o.configFile, parseConfigText(text, o.configFile));
+  for (const w of warnings) out(`warning: ${w}`);
+  const previous = readManifest(config.stateDir);
+
+  out(`${o.dryRun ? 'would install' : 'installing'} iam-ssh as ${binary}`);
+  const manifest: InstallManifest = {
+    version: 1,
+    binary: { path: binary, created: previous?.binary.created ?? !existsSync(binary) },
+    config: { path: o.configFile, created: previous?.config.created ?? existing === null },
+    sshd: previous?.sshd ?? null,
+    pam: previous?.pam ?? null,
+    commandUser: { name: COMMAND_USER, created: previous?.commandUser.created ?? false },
+    dirs: previous?.dirs ?? [],
+    scheduler: previous?.scheduler ?? { kind: 'none' },
+  };
+  if (o.source !== binary) host.copyExecutable(o.source, binary);
+  const configChanged = host.writeFile(o.configFile, text, 0o644);
+
+  // 2. The unprivileged user that sshd runs the keys command as, and the directories.
+  if (await ensureCommandUser(host)) manifest.commandUser.created = true;
+  const ids = (await commandUserIds(host)) ?? { uid: 0, gid: 0 };
+  for (const [dir, mode, owner] of [[config.stateDir, 0o755, { uid: 0, gid: 0 }], [config.cacheDir, 0o700, ids]] as const) {
+    const isNew = !existsSync(dir);
+    host.mkdir(dir, mode, owner);
+    if (isNew && !manifest.dirs.includes(dir)) manifest.dirs.push(dir);
+  }
+
+  // 3. Users first, then sshd: a login that sshd sends our way finds its account.
+  let syncCode = 0;
+  if (o.sync && (configChanged || !existsSync(`${config.stateDir}/users.json`))) {
+    syncCode = (await host.runPassThrough(binary, ['--config', o.configFile, 'sync', '--wait', '60'], `run the first sync: ${binary} sync`)) ?? 0;
+  }
+  const changesBeforeSshd = host.changes.length;
+  manifest.sshd = await installSshd(host, { main: o.sshdConfig, previous: manifest.sshd, keys: { mode: config.keysMode, binary, commandUser: COMMAND_USER, keysFileDir: config.keysFileDir } }, out);
+
+  if (host.changes.length > changesBeforeSshd && !o.dryRun) out(`  ${await new SshdControl().reload(systemdRunning())}`);
+
+  // 4. PAM login notifications, when any are configured.
+  manifest.pam = await installPam(host, o.pamFile, binary, config.notifyGroups, o.configFile, manifest.pam);
+
+  // 5. The schedule.
+  manifest.scheduler = await installScheduler(host, o.scheduler === 'auto' ? detectScheduler() : o.scheduler, binary, out);
+
+  host.writeFile(manifestPath(config.stateDir), manifestText(manifest), 0o600);
+  if (host.changes.length === 0) out('nothing to change: already installed with these settings');
+  else out(`${o.dryRun ? 'would change' : 'changed'} ${host.changes.length} item(s)`);
+  if (syncCode !== 0) {
+    out(`warning: the first sync exited ${syncCode}; see its log lines above and run \`${binary} doctor\``);
+    return 1;
+  }
+  return 0;
+}
+
+/** The notify-login hook is in sshd's PAM stack exactly when NOTIFY_GROUPS names someone. */
+async function installPam(host: InstallHost, pamFile: string, binary: string, groups: string[] | 'all', configFile: string, previous: { path: string } | null): Promise<{ path: string } | null> {
+  const wanted = groups === 'all' || groups.length > 0;
+  if (!wanted && previous === null) return null;
+  setNotifyHook(host, previous?.path ?? pamFile, wanted ? binary : null, configFile === DEFAULT_CONFIG ? undefined : configFile);
+  return wanted ? { path: pamFile } : null;
+}
+
+async function installScheduler(host: InstallHost, kind: Scheduler, binary: string, out: (l: string) => void): Promise<InstallManifest['scheduler']> {
+  if (kind === 'systemd') {
+    const units = unitFiles(binary);
+    let changed = false;
+    for (const [name, text] of Object.entries(units)) changed = host.writeFile(`${UNIT_DIR}/${name}`, text, 0o644) || changed;
+    if (changed) await host.run('systemctl', ['daemon-reload']);
+    for (const unit of ENABLED_UNITS) {
+      const enabled = await host.query('systemctl', ['is-enabled', '--quiet', unit]);
+      if (enabled.exitCode !== 0) await host.run('systemctl', ['enable', ...(unit.endsWith('.timer') ? ['--now'] : []), unit]);
+    }
+    return { kind: 'systemd', units: Object.keys(units) };
+  }
+  if (kind === 'cron') {
+    host.writeFile(CRON_FILE, cronText(binary, hostname()), 0o644);
+    return { kind: 'cron', path: CRON_FILE };
+  }
+  out('warning: neither systemd nor cron found: run `iam-ssh sync` every 10 minutes by other means');
+  return { kind: 'none' };
+}
+
+export const installCommand = (configFromEnv: string | undefined): CommandModule => ({
+  command: 'install',
+  describe: 'install this executable, configure sshd, PAM and the sync schedule, and run the first sync',
+  builder: (y: Argv) => {
+    for (const [flag, key, describe] of SETTING_FLAGS) y.option(flag, { type: 'string', requiresArg: true, describe: `${describe} [${key}]` });
+    return y
+      .option('binary', { type: 'string', requiresArg: true, describe: 'where to install the executable (default /usr/local/bin/iam-ssh; /opt/bin/iam-ssh on Flatcar)' })
+      .option('sshd-config', { type: 'string', default: '/etc/ssh/sshd_config', requiresArg: true, describe: "sshd's main config file" })
+      .option('pam-file', { type: 'string', default: '/etc/pam.d/sshd', requiresArg: true, describe: "sshd's PAM file, for --notify-groups" })
+      .option('scheduler', { choices: ['auto', 'systemd', 'cron', 'none'], default: 'auto', describe: 'what runs sync every 10 minutes' })
+      .option('sync', { type: 'boolean', default: true, describe: 'run the first sync (--no-sync: skip it)' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'print every file and command it would touch, change nothing' })
+      .epilogue('Settings not given keep their value in the existing config file. Run it again at any time: it changes only what differs.');
+  },
+  handler: async (args) => {
+    const a = args as Record<string, unknown>;
+    const settings: [string, string][] = [];
+    for (const [flag, key] of SETTING_FLAGS) if (typeof a[flag] === 'string') settings.push([key, a[flag] as string]);
+    process.exitCode = await runInstall(
+      {
+        configFile: (a.config as string | undefined) ?? configFromEnv ?? DEFAULT_CONFIG,
+        settings,
+        source: process.execPath,
+        binary: a.binary as string | undefined,
+        sshdConfig: a['sshd-config'] as string,
+        pamFile: a['pam-file'] as string,
+        scheduler: a.scheduler as Scheduler | 'auto',
+        sync: a.sync as boolean,
+        dryRun: a['dry-run'] as boolean,
+      },
+      (line) => process.stdout.write(line + '\n'),
+    );
+  },
+});

@@ -1,0 +1,121 @@
+/**
+ * Points sshd at iam-ssh so that ours is the key source sshd really uses, proven with
+ * `sshd -t` and `sshd -T`; on any failure the files are put back as they were.
+ *
+ * Where: a drop-in early in the included directory when nothing can come before it, else a
+ * marked block at the very top of the main file. Flatcar's main file is a symlink to a
+ * read-only stock file: it becomes a regular file with the block, and uninstall restores the
+ * symlink.
+ */
+import { lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DROP_IN_NAME, KEY_SOURCE_KEYWORDS, dropInText, effectiveIsOurs, insertBlock, keySourceLines, otherKeySources, parseSshdConfig, removeBlock, type Directive, type KeysSettings } from '../platform/sshd-config';
+import { PROBE_USER, readSshdLayout, SshdControl, type SshdLayout } from '../platform/sshd';
+import type { InstallHost } from './host';
+import type { SshdChange } from './manifest';
+
+/** A user name for `sshd -T -C`: outside every Match block that names real users. */
+
+export interface SshdInstall {
+  main: string;
+  previous: SshdChange | null;
+  keys: KeysSettings;
+}
+
+export async function installSshd(host: InstallHost, o: SshdInstall, out: (l: string) => void): Promise<SshdChange> {
+  const layout = readSshdLayout(o.main);
+  const before = snapshot(layout, o.previous);
+  const ourLines = keySourceLines(o.keys).map((l) => parseSshdConfig('', l)[0]!);
+  const isOurs = (d: Directive) => ourLines.some((x) => x.keyword === d.keyword && x.args === d.args);
+  // The main file as the distribution wrote it, and the other files without our drop-in.
+  const mainText = removeBlock(layout.mainText);
+  const dropIn = layout.dropInDir ? join(layout.dropInDir, DROP_IN_NAME) : null;
+  const others = layout.ordered.filter((d) => d.file !== dropIn && !(d.file === o.main && isOurs(d)));
+
+  const change = chooseMethod(o, layout.dropInDir, layout.symlinkTarget ?? (o.previous?.method === 'block-over-symlink' ? o.previous.symlinkTarget : null), others, mainText);
+  const { overriding, shadowed } = otherKeySources(others);
+  for (const d of shadowed) out(`note: ${d.file}:${d.line} ${d.keyword} ${d.args} is now ignored (iam-ssh's comes first)`);
+
+  try {
+    if (change.method === 'drop-in') {
+      host.writeFile(change.path, dropInText(o.keys), 0o644);
+      writeMain(host, o.main, mainText);
+    } else {
+      if (dropIn) host.removeFile(dropIn);
+      writeMain(host, o.main, insertBlock(mainText, o.keys));
+    }
+    if (host.dryRun) return change;
+    const control = new SshdControl();
+    const invalid = await control.test(o.main);
+    if (invalid) throw new Error(`sshd -t rejects the configuration: ${invalid}`);
+    const eff = effectiveIsOurs(await control.effective(o.main, PROBE_USER), o.keys);
+    if (!eff.ok) throw new Error(`sshd would still use another key source: ${eff.actual}`);
+  } catch (e) {
+    restore(host, before);
+    throw new Error(`sshd configuration not changed: ${(e as Error).message}`, { cause: e });
+  }
+  for (const d of overriding) {
+    out(`warning: ${d.file}:${d.line} sets ${d.keyword} inside "Match ${d.match}": users it matches do not get iam-ssh's keys`);
+  }
+  return change;
+}
+
+function chooseMethod(o: SshdInstall, dropInDir: string | null, symlinkTarget: string | null, others: Directive[], mainText: string): SshdChange {
+  const block = (): SshdChange =>
+    symlinkTarget ? { method: 'block-over-symlink', path: o.main, symlinkTarget } : { method: 'block', path: o.main };
+  if (!dropInDir) return block();
+  // The drop-in wins only if no global key source comes before the first Include of it:
+  // lines of the main file above the Include, or included files that sort before ours.
+  const dropIn = join(dropInDir, DROP_IN_NAME);
+  const firstInclude = parseSshdConfig(o.main, mainText).find((d) => d.keyword === 'include' && d.match === null);
+  const ahead = others.filter(
+    (d) =>
+      d.match === null &&
+      (KEY_SOURCE_KEYWORDS as readonly string[]).includes(d.keyword) &&
+      ((d.file === o.main && firstInclude !== undefined && d.line < firstInclude.line) || (d.file.startsWith(dropInDir + '/') && d.file < dropIn)),
+  );
+  return ahead.length === 0 ? { method: 'drop-in', path: dropIn } : block();
+}
+
+/** Writes the main file, keeping its mode; a symlinked main file becomes a regular file. */
+function writeMain(host: InstallHost, main: string, text: string): void {
+  const st = lstatSync(main);
+  if (readFileSync(main, 'utf8') === text) return;
+  host.writeFile(main, text, st.isSymbolicLink() ? 0o644 : st.mode & 0o7777, { uid: st.uid, gid: st.gid });
+}
+
+interface Snapshot {
+  main: string;
+  mainText: string;
+  mainMode: number;
+  symlinkTarget: string | null;
+  dropIns: { path: string; text: string | null }[];
+}
+
+function snapshot(layout: SshdLayout, previous: SshdChange | null): Snapshot {
+  const main = layout.main;
+  const st = lstatSync(main);
+  const dropIns = [previous?.method === 'drop-in' ? previous.path : null, layout.dropInDir ? join(layout.dropInDir, DROP_IN_NAME) : null]
+    .filter((p): p is string => p !== null)
+    .map((path) => ({ path, text: lstatSync(path, { throwIfNoEntry: false }) ? readFileSync(path, 'utf8') : null }));
+  return { main, mainText: layout.mainText, mainMode: st.mode & 0o7777, symlinkTarget: st.isSymbolicLink() ? layout.symlinkTarget : null, dropIns };
+}
+
+function restore(host: InstallHost, s: Snapshot): void {
+  if (s.symlinkTarget) host.symlink(s.symlinkTarget, s.main);
+  else host.writeFile(s.main, s.mainText, s.mainMode);
+  for (const d of s.dropIns) {
+    if (d.text === null) host.removeFile(d.path);
+    else host.writeFile(d.path, d.text, 0o644);
+  }
+}
+
+/** Takes out what installSshd put in; the main file comes back byte for byte. */
+export async function uninstallSshd(host: InstallHost, change: SshdChange): Promise<void> {
+  if (change.method === 'drop-in') host.removeFile(change.path);
+  else if (change.method === 'block-over-symlink') host.symlink(change.symlinkTarget, change.path);
+  else {
+    const st = lstatSync(change.path, { throwIfNoEntry: false });
+    if (st) writeMain(host, change.path, removeBlock(readFileSync(change.path, 'utf8')));
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The lookup behind `iam-ssh keys`: the name, the member list recorded by sync, the keys
+ * cache, and only then IAM, with one refresh at a time across processes (single flight) and a
+ * usable stale entry served when IAM fails. Every side effect comes in through LookupDeps.
+ */
+import type { Config } from '../config/config';
+import type { Logger } from '../util/log';
+import { errText } from '../util/log';
+import { isValidLocalName, checkLocalName, findIamName } from '../sync/names';
+import { sameFingerprint } from '../util/ssh-key';
+import { readActiveKeys } from './active-keys';
+import { callStats } from '../aws/call-stats';
+import { authScope, freshness, type KeysCacheEntry, type CachedKey } from './cache-entry';
+import { KeysCache } from './cache';
+import { readSyncState } from '../state/sync-state';
+import { readMembers, writeMembers } from '../state/members';
+import type { IamDirectory } from '../aws/iam';
+import { isSha256Fingerprint } from '../util/validators';
+
+export interface LookupDeps {
+  config: Config;
+  log: Logger;
+  /**
+   * Built only on a cache miss, so the hit path never loads the SDK. `retry` is false when a
+   * usable stale entry exists: that is a better answer now than a fresh one after a backoff.
+   */
+  iam: (opts: { retry: boolean }) => Promise<IamDirectory>;
+  out: (text: string) => void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called once when another process holds the refresh: the waiter leaves the CPU to it. */
+  whileWaiting?: () => void;
+}
+
+const POLL_MS = 20;
+const MAX_POLL_MS = 320;
+/** Time kept back from the budget to log and exit before the hard timer fires. */
+const MARGIN_MS = 250;
+
+type Source = 'hit' | 'miss' | 'stale' | 'waited';
+
+export async function lookupKeys(user: string, fingerprint: string | undefined, deps: LookupDeps): Promise<void> {
+  const { config, log } = deps;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const started = now();
+  const deadline = started + config.keysTimeoutMs - MARGIN_MS;
+
+  if (!isValidLocalName(user)) {
+    log.log('info', 'keys.refused', { user: printable(user), reason: `name ${checkLocalName(user)}` });
+    return;
+  }
+  if (fingerprint !== undefined && !isSha256Fingerprint(fingerprint)) {
+    log.log('warn', 'keys.fingerprint_ignored', { user, fingerprint: printable(fingerprint) });
+    fingerprint = undefined;
+  }
+  const scope = authScope(config);
+  const state = readSyncState(config.stateDir);
+  const recorded = state && state.scope === scope ? state : null;
+  if (recorded && !recorded.users.some((u) => u.localName === user)) {
+    log.log('info', 'keys.refused', { user, reason: 'not in the member list recorded by sync', state: recorded.writtenAt });
+    return;
+  }
+
+  const cache = new KeysCache(config.cacheDir);
+  // Built only when an IAM call is really needed: a name that the cached member list refuses
+  // costs no more than a cache hit.
+  let iam: IamDirectory | null = null;
+  const getIam = async () =>
+    (iam ??= await deps.iam({ retry: !(cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) !== 'expired') }));
+  const serve = (entry: KeysCacheEntry, source: Source) => {
+    let keys: CachedKey[] = entry.keys;
+    let matched: string | null = null;
+    if (fingerprint) {
+      keys = keys.filter((k) => sameFingerprint(k.fingerprint, fingerprint!));
+      matched = keys[0]?.id ?? null;
+    }
+    if (keys.length) deps.out(keys.map((k) => k.line + '\n').join(''));
+    log.log('info', 'keys.served', {
+      user, iamUser: entry.iamUser, source, ageMs: now() - entry.fetchedAt,
+      keys: keys.map((k) => ({ id: k.id, fingerprint: k.fingerprint })),
+      ...(fingerprint ? { requested: fingerprint, matchedKeyId: matched } : {}),
+      durationMs: now() - started, calls: callStats({ iam: iam?.calls }),
+    });
+  };
+
+  let cached = cache.read(user, scope);
+  if (cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(cached, 'hit');
+
+  // Single flight: one process refreshes, the others wait for its result.
+  // Waiters sleep until the holder's entry or lock changes (inotify), polling ever more slowly
+  // in case an event is missed: under a burst of logins they leave the CPU to the holder.
+  let release: (() => void) | null;
+  let waited = false;
+  let pollMs = POLL_MS;
+  const watcher = deps.sleep ? null : cache.watch(user);
+  try {
+    while (!(release = cache.tryLock(user, config.keysTimeoutMs))) {
+      if (!waited) deps.whileWaiting?.();
+      waited = true;
+      if (now() + POLL_MS >= deadline) break;
+      const wait = Math.min(pollMs, deadline - now());
+      await (watcher ? watcher.next(wait) : sleep(wait));
+      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+      cached = cache.read(user, scope) ?? cached;
+      if (cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(cached, 'waited');
+    }
+  } finally {
+    watcher?.close();
+  }
+  const fallBack = (reason: string, error?: unknown) => {
+    const usable = cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) !== 'expired';
+    log.log(usable ? 'warn' : 'error', usable ? 'keys.stale' : 'keys.failed_closed', {
+      user, reason, ...(error ? { error: errText(error) } : {}), durationMs: now() - started,
+    });
+    if (usable) serve(cached!, 'stale');
+  };
+  if (!release) return fallBack(waited ? 'another process holds the refresh lock past the budget' : 'cannot lock');
+  try {
+    // The holder we waited for may have refreshed just before releasing.
+    const fresh = cache.read(user, scope);
+    if (fresh && freshness(fresh, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(fresh, 'waited');
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error('IAM did not answer within the time budget')), Math.max(0, deadline - now()));
+    try {
+      const knownIamName = recorded?.users.find((u) => u.localName === user)?.iamName ?? null;
+      const entry = await refresh(user, scope, getIam, knownIamName, cached?.keys ?? [], ac.signal, deps, now, cache.writable);
+      if (!entry) return; // logged as refused inside
+      cache.write(entry);
+      serve(entry, 'miss');
+    } catch (e) {
+      fallBack('IAM read failed', ac.signal.aborted ? ac.signal.reason : e);
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    release();
+  }
+}
+
+/** Reads the user's Active keys from IAM; null when the name maps to no authorized IAM user. */
+async function refresh(
+  user: string, scope: string, getIam: () => Promise<IamDirectory>, knownIamName: string | null,
+  knownKeys: readonly CachedKey[], signal: AbortSignal, deps: LookupDeps, now: () => number, cacheWritable: boolean,
+): Promise<KeysCacheEntry | null> {
+  const { config, log } = deps;
+  let iamName = knownIamName;
+  if (!iamName) {
+    let calls: Record<string, number> = {};
+    let members = readMembers(config.cacheDir, scope, now(), config.keysCacheTtlMs);
+    if (!members) {
+      const iam = await getIam();
+      calls = iam.calls;
+      members = config.authorizedGroups.length === 0 ? await iam.listUsers(signal) : await unionOfGroups(iam, config.authorizedGroups, signal);
+      if (cacheWritable) writeMembers(config.cacheDir, scope, now(), members);
+    }
+    iamName = findIamName(user, members.map((m) => m.userName));
+    if (!iamName) {
+      log.log('info', 'keys.refused', { user, reason: 'no authorized IAM user maps to this name', calls: callStats({ iam: calls }) });
+      return null;
+    }
+  }
+  // Bodies of key ids already in the (stale) entry are reused: IAM never changes a key's body.
+  const { keys, dropped } = await readActiveKeys(await getIam(), iamName, knownKeys, signal);
+  for (const d of dropped) log.log('warn', 'keys.key_dropped', { user, iamUser: iamName, keyId: d.keyId, reason: d.reason });
+  return { version: 1, fetchedAt: now(), localUser: user, iamUser: iamName, scope, keys };
+}
+
+async function unionOfGroups(iam: IamDirectory, groups: string[], signal: AbortSignal) {
+  const lists = await Promise.all(groups.map((g) => iam.listGroupMembers(g, signal)));
+  const byName = new Map(lists.flat().map((u) => [u.userName, u]));
+  return [...byName.values()];
+}
+
+/** A user-supplied string made safe for a log line (sshd passes whatever the client sent). */
+function printable(s: string): string {
+  return s.slice(0, 64).replace(/[^\x20-\x7e]/g, '?');
+}

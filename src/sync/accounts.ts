@@ -1,0 +1,119 @@
+/**
+ * Local accounts through the system's own tools (useradd, usermod, gpasswd, userdel) and
+ * systemd-userdb drop-ins for Flatcar's read-only base groups. Reading uses getent, so
+ * every NSS source (files, altfiles, systemd) counts when deciding what exists.
+ */
+import { existsSync, readFileSync, readdirSync, writeFileSync, unlinkSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/config';
+import type { LocalGroup, LocalUser } from './plan';
+import { mustExec, type Exec } from '../platform/exec';
+
+export interface AccountsSnapshot {
+  users: Record<string, LocalUser>;
+  groups: Record<string, LocalGroup>;
+  userdbMemberships: string[];
+}
+
+function parseColonFile(text: string): string[][] {
+  return text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.split(':'));
+}
+
+export class Accounts {
+  constructor(
+    private readonly config: Config,
+    private readonly run: Exec,
+  ) {}
+
+  async snapshot(): Promise<AccountsSnapshot> {
+    const passwd = await mustExec(this.run, 'getent', ['passwd']);
+    const group = await mustExec(this.run, 'getent', ['group']);
+    const users: Record<string, LocalUser> = {};
+    for (const [name, , uid] of parseColonFile(passwd.stdout)) if (name && uid) users[name] = { name, uid: Number(uid) };
+    const groups: Record<string, LocalGroup> = {};
+    for (const [name, , gid, members] of parseColonFile(group.stdout)) {
+      if (name && gid) groups[name] = { name, gid: Number(gid), members: members ? members.split(',').filter(Boolean) : [], base: false };
+    }
+    // A group in the read-only base file and not in /etc/group cannot be changed by gpasswd.
+    const etcGroups = new Set(parseColonFile(safeRead('/etc/group')).map((f) => f[0]));
+    for (const [name, , gid] of parseColonFile(safeRead(this.config.baseGroupFile))) {
+      if (!name || etcGroups.has(name)) continue;
+      const g = groups[name] ?? { name, gid: Number(gid), members: [], base: true };
+      groups[name] = { ...g, base: true };
+    }
+    return { users, groups, userdbMemberships: this.userdbMemberships() };
+  }
+
+  private userdbMemberships(): string[] {
+    try {
+      return readdirSync(this.config.userdbDir).filter((f) => f.endsWith('.membership')).map((f) => f.slice(0, -'.membership'.length));
+    } catch {
+      return [];
+    }
+  }
+
+  async createGroup(group: string): Promise<void> {
+    await mustExec(this.run, 'groupadd', ['--system', group]);
+  }
+
+  async createUser(user: string, iamName: string, uid: number | null, groups: string[]): Promise<void> {
+    const c = this.config;
+    const args = [...c.useraddArgs];
+    if (uid !== null) args.push('--uid', String(uid));
+    else args.push('--key', `UID_MIN=${c.uidMin}`, '--key', `UID_MAX=${c.uidMax}`);
+    // --no-log-init: a UID near 2^31 would otherwise make lastlog/faillog sparse files of hundreds of GB.
+    // '*' (not useradd's '!') leaves no password but does not lock the account for sshd with UsePAM no.
+    args.push('--no-log-init', '--password', '*', '--comment', `IAM user ${iamName}`);
+    if (groups.length) args.push('--groups', groups.join(','));
+    await mustExec(this.run, c.useraddProgram, [...args, '--', user]);
+  }
+
+  async addMember(user: string, group: string, via: 'usermod' | 'userdb'): Promise<void> {
+    if (via === 'userdb') {
+      mkdirSync(this.config.userdbDir, { recursive: true, mode: 0o755 });
+      // nss-systemd reads only the name of a membership drop-in; its content is ignored.
+      writeFileSync(join(this.config.userdbDir, `${user}:${group}.membership`), '', { mode: 0o644 });
+      return;
+    }
+    await mustExec(this.run, 'gpasswd', ['--add', user, group]);
+  }
+
+  async removeMember(user: string, group: string, via: 'usermod' | 'userdb'): Promise<void> {
+    if (via === 'userdb') {
+      try { unlinkSync(join(this.config.userdbDir, `${user}:${group}.membership`)); } catch { /* already gone */ }
+      return;
+    }
+    await mustExec(this.run, 'gpasswd', ['--delete', user, group]);
+  }
+
+  /**
+   * Locks the account first so that no new login starts, ends its processes, then deletes it.
+   * If userdel still fails, the account stays locked and in the marker group, so the next run
+   * retries instead of leaving it half-removed and forgotten.
+   */
+  async removeUser(user: string, keepHome: boolean): Promise<void> {
+    await mustExec(this.run, 'usermod', ['--lock', '--expiredate', '1', '--', user]);
+    const kill = () => this.run('pkill', ['--signal', 'KILL', '--uid', user]);
+    await kill();
+    const args = [...this.config.userdelArgs, ...(keepHome ? [] : ['--remove']), '--', user];
+    let r = await this.run(this.config.userdelProgram, args);
+    if (r.exitCode !== 0) {
+      await kill();
+      await new Promise((res) => setTimeout(res, 500));
+      r = await this.run(this.config.userdelProgram, args);
+    }
+    // userdel exit 12: the account is gone but the home or mail spool could not be removed.
+    if (r.exitCode !== 0 && r.exitCode !== 12) throw new Error(`userdel ${user} exited ${r.exitCode}: ${r.stderr.trim()}`);
+    for (const m of this.userdbMemberships().filter((m) => m.startsWith(`${user}:`))) {
+      try { unlinkSync(join(this.config.userdbDir, `${m}.membership`)); } catch { /* already gone */ }
+    }
+  }
+}
+
+function safeRead(path: string): string {
+  try {
+    return existsSync(path) ? readFileSync(path, 'utf8') : '';
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * `iam-ssh sync`: read IAM, read this host, plan, apply. Each applied change is one log line;
+ * one failing change is reported and the others go on.
+ */
+import type { CommandModule } from 'yargs';
+import { mkdirSync } from 'node:fs';
+import type { Config } from '../config/config';
+import { resolveConfig, RemoteConfigError } from '../config/resolve';
+import { awsRemoteReaders } from '../aws/remote-readers';
+import { stderrLogger, errText, type Logger } from '../util/log';
+import { writeFileAtomic } from '../util/atomic-file';
+import { plan as makePlan, type DesiredUser, type Plan, type PlanSettings } from './plan';
+import { applyPlan, usersInPlace } from './apply';
+import { KeysCache } from '../keys/cache';
+import { formatPlan, planJson } from './plan-format';
+import { authScope } from '../keys/cache-entry';
+import { createIamDirectory } from '../aws/iam';
+import { readIamSnapshot } from './iam-snapshot';
+import { Accounts } from './accounts';
+import { Registry } from './registry';
+import { readSudoers, writeSudoers } from './sudoers';
+import { acquireRunLock } from '../state/run-lock';
+import { syncStatePath, readSyncState, type SyncState } from '../state/sync-state';
+import { callStats } from '../aws/call-stats';
+import { syncUserKeys, managedNames, syncStatsText } from './user-keys';
+import { exec } from '../platform/exec';
+import { writeLastSync, type LastSync } from '../state/last-sync';
+
+export interface SyncOptions {
+  configFile: string | undefined;
+  dryRun: boolean;
+  json: boolean;
+  force: boolean;
+  lockWaitMs: number;
+  /** Print the AWS calls of the run (stdout; stderr with --json). */
+  stats?: boolean;
+}
+
+export const EXIT = { ok: 0, incomplete: 1, usage: 2, refused: 3 } as const;
+
+export async function runSync(opts: SyncOptions): Promise<number> {
+  const log = stderrLogger('sync');
+  let config: Config;
+  try {
+    const loaded = await resolveConfig({ file: opts.configFile, remote: 'fetch', log, deps: { readers: awsRemoteReaders, save: !opts.dryRun } });
+    loaded.warnings.forEach((w) => log.log('warn', 'config.warning', { message: w }));
+    config = loaded.config;
+  } catch (e) {
+    // Without the remote layers the authorized groups are unknown: change nothing.
+    log.log('error', e instanceof RemoteConfigError ? 'config.remote_failed' : 'config.error', { error: errText(e) });
+    return e instanceof RemoteConfigError ? EXIT.incomplete : EXIT.usage;
+  }
+  if (config.doNotSync) {
+    log.log('info', 'sync.disabled', { message: `DONOTSYNC is set in ${config.file}; nothing is changed` });
+    process.stdout.write(`sync disabled by DONOTSYNC in ${config.file}; nothing changed\n`);
+    return EXIT.ok;
+  }
+  let release = () => {};
+  if (!opts.dryRun) {
+    const lock = await acquireRunLock(config.stateDir, opts.lockWaitMs);
+    if ('heldBy' in lock) {
+      log.log('info', 'sync.skipped', { reason: `another sync (pid ${lock.heldBy}) is running` });
+      return EXIT.ok;
+    }
+    release = lock.release;
+  }
+  const started = Date.now();
+  try {
+    return await syncLocked(config, opts, log);
+  } catch (e) {
+    if (!opts.dryRun) recordLastSync(config, log, { exitCode: EXIT.incomplete, complete: false, changes: 0, failures: 1, durationMs: Date.now() - started });
+    throw e;
+  } finally {
+    release();
+  }
+}
+
+export function planSettings(c: Config): PlanSettings {
+  return {
+    authorizedGroups: c.authorizedGroups, sudoersGroups: c.sudoersGroups, markerGroup: c.localMarkerGroup,
+    localGroups: c.localGroups, groupMap: c.groupMap, sudoLocalGroup: c.sudoLocalGroup, sudoRule: c.sudoRule,
+    uidMode: c.uidMode, uidMin: c.uidMin, uidMax: c.uidMax, maxRemovals: c.maxRemovals, removeHome: c.removeHome,
+  };
+}
+
+async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promise<number> {
+  const started = Date.now();
+  const iam = await createIamDirectory(config);
+  const { snapshot, errors } = await readIamSnapshot(iam, config);
+  for (const [group, error] of Object.entries(errors)) log.log('error', 'sync.iam_read_failed', { group, error });
+
+  const accounts = new Accounts(config, exec);
+  const registry = new Registry(config.stateDir);
+  const local = { ...(await accounts.snapshot()), registry: registry.all(), sudoersContent: readSudoers(config.sudoersFile) };
+  const plan = makePlan(snapshot, local, planSettings(config), opts.force);
+  for (const n of plan.notices) log.log(n.level, `sync.${n.code}`, { message: n.message, ...(n.user ? { user: n.user } : {}), ...(n.iamName ? { iamUser: n.iamName } : {}) });
+
+  if (opts.dryRun) {
+    process.stdout.write(opts.json ? planJson(plan) : formatPlan(plan));
+    if (opts.stats) (opts.json ? process.stderr : process.stdout).write(syncStatsText(callStats({ iam: iam.calls }), null));
+    return exitCode(plan, 0);
+  }
+
+  const { failures, created } = await applyPlan(plan, {
+    accounts,
+    registry,
+    writeSudoers: (content) => writeSudoers(config.sudoersFile, content, exec),
+    forgetKeys: (user) => new KeysCache(config.cacheDir, { create: false }).forget(user),
+  }, log);
+  const inPlace = usersInPlace(plan, created);
+  // File mode / prefetch: per-user key reads, after the accounts exist and before the state names them.
+  const keys = await syncUserKeys(config, iam, inPlace, managedNames(local, plan, readSyncState(config.stateDir), config.localMarkerGroup), plan.complete, log);
+  const keyFailures = keys?.failed.length ?? 0;
+  if (plan.complete) writeState(config, inPlace, snapshot.groupMembers);
+  const counts = Object.fromEntries(['create-user', 'remove-user', 'add-member', 'remove-member', 'create-group', 'write-sudoers'].map((k) => [k, plan.actions.filter((a) => a.kind === k).length]));
+  log.log(failures || keyFailures || !plan.complete ? 'warn' : 'info', 'sync.done', {
+    complete: plan.complete && keyFailures === 0, changes: plan.actions.length - failures, failures, planned: counts,
+    users: plan.desired.length, removalsWithheld: plan.removalsWithheld, calls: callStats({ iam: iam.calls }), ...(keys ? { keys: { ...keys, failed: keyFailures } } : {}),
+    durationMs: Date.now() - started,
+  });
+  if (opts.stats) process.stdout.write(syncStatsText(callStats({ iam: iam.calls }), keys));
+  const code = exitCode(plan, failures + keyFailures);
+  recordLastSync(config, log, { exitCode: code, complete: plan.complete && keyFailures === 0, changes: plan.actions.length - failures, failures, durationMs: Date.now() - started });
+  return code;
+}
+
+/** For `doctor`; a record that cannot be written is logged and does not change the run's outcome. */
+function recordLastSync(config: Config, log: Logger, outcome: Omit<LastSync, 'time'>): void {
+  try {
+    writeLastSync(config.stateDir, { time: new Date().toISOString(), ...outcome });
+  } catch (e) {
+    log.log('warn', 'sync.last_sync_unwritten', { error: errText(e) });
+  }
+}
+
+function exitCode(plan: Plan, failures: number): number {
+  if (!plan.complete || failures > 0) return EXIT.incomplete;
+  if (plan.removalsWithheld) return EXIT.refused;
+  return EXIT.ok;
+}
+
+/**
+ * The record `keys` trusts: only users that exist here and are ours. With each user's IAM
+ * groups, so that `notify-login` (inside every login) decides without calling IAM.
+ */
+function writeState(config: Config, inPlace: readonly DesiredUser[], groupMembers: Record<string, string[]>): void {
+  const state: SyncState = {
+    version: 1,
+    writtenAt: new Date().toISOString(),
+    scope: authScope(config),
+    users: inPlace.map((d) => ({
+      iamName: d.iamName, localName: d.localName, uid: d.uid, iamUserId: d.iamUserId,
+      groups: Object.keys(groupMembers).filter((g) => groupMembers[g]!.includes(d.iamName)).sort(),
+    })),
+    groupsRead: Object.keys(groupMembers).sort(),
+  };
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o755 });
+  writeFileAtomic(syncStatePath(config.stateDir), JSON.stringify(state) + '\n', 0o644);
+}
+
+interface SyncArgs {
+  config?: string;
+  'dry-run': boolean;
+  json: boolean;
+  force: boolean;
+  wait: number;
+  stats: boolean;
+}
+
+export function syncCommand(configFromEnv: string | undefined): CommandModule<object, SyncArgs> {
+  return {
+    command: 'sync',
+    describe: 'create, update and remove local users, groups and sudo rights from IAM group membership',
+    builder: (y) =>
+      y
+        .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
+        .option('json', { type: 'boolean', default: false, describe: 'with --dry-run: print the plan as JSON' })
+        .option('force', { type: 'boolean', default: false, describe: 'allow removing more than MAX_REMOVALS users, or every managed user' })
+        .option('wait', { type: 'number', default: 30, describe: 'seconds to wait for a running sync before skipping' })
+        .option('stats', { type: 'boolean', default: false, describe: 'print the AWS calls of this run, by service and action' })
+        .epilogue(
+          'Exit status: 0 in sync; 1 an IAM read or a change failed (nothing was removed if IAM was incomplete); ' +
+            '2 bad config or usage; 3 removals refused by MAX_REMOVALS or the empty-result guard.',
+        ) as never,
+    handler: async (args) => {
+      process.exitCode = await runSync({
+        configFile: args.config ?? configFromEnv, dryRun: args['dry-run'], json: args.json, force: args.force, lockWaitMs: Math.max(0, args.wait) * 1000, stats: args.stats,
+      });
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/** Facts of a healthy host, for doctor's check tables to change one thing at a time. */
+import type { DoctorFacts, PathFact } from '../../src/doctor/facts';
+
+export const NOW = Date.parse('2030-01-01T12:00:00Z');
+
+export function file(path: string, mode: number, uid = 0): PathFact {
+  return { path, missing: false, kind: 'file', uid, gid: 0, mode };
+}
+
+export function dir(path: string, mode: number, uid = 0): PathFact {
+  return { path, missing: false, kind: 'dir', uid, gid: 0, mode };
+}
+
+export function healthyFacts(): DoctorFacts {
+  return {
+    now: NOW,
+    isRoot: true,
+    keysMode: 'command',
+    keysFileDir: '/etc/ssh/iam-ssh/authorized_keys',
+    selfPath: '/usr/local/bin/iam-ssh',
+    config: { file: '/etc/iam-ssh.conf', error: null, stat: file('/etc/iam-ssh.conf', 0o644) },
+    sshd: {
+      ran: true, exitCode: 0, stderr: '', probeUser: 'iam-ssh-doctor-probe',
+      settings: {
+        authorizedkeyscommand: ['/usr/local/bin/iam-ssh keys %u %f'], authorizedkeyscommanduser: ['iam-ssh'],
+        authorizedkeysfile: ['.ssh/authorized_keys'], hostkey: ['/etc/ssh/ssh_host_ed25519_key', '/etc/ssh/ssh_host_rsa_key'],
+      },
+    },
+    commandPath: {
+      program: '/usr/local/bin/iam-ssh', resolved: '/usr/local/bin/iam-ssh', error: null,
+      chain: [file('/usr/local/bin/iam-ssh', 0o755), dir('/usr/local/bin', 0o755), dir('/usr/local', 0o755), dir('/usr', 0o755), dir('/', 0o755)],
+    },
+    commandUser: { name: 'iam-ssh', entry: { name: 'iam-ssh', uid: 998, gids: [998] } },
+    hostKeys: [file('/etc/ssh/ssh_host_ed25519_key', 0o600), file('/etc/ssh/ssh_host_rsa_key', 0o600)],
+    stateDir: dir('/var/lib/iam-ssh', 0o755),
+    cacheDir: dir('/var/cache/iam-ssh', 0o700, 998),
+    schedule: { kind: 'systemd', unit: 'iam-ssh-sync.timer', enabled: 'enabled', active: 'active' },
+    lastSync: { time: new Date(NOW - 5 * 60_000).toISOString(), exitCode: 0, complete: true, changes: 2, failures: 0, durationMs: 840 },
+    syncIntervalMs: 10 * 60_000,
+    aws: {
+      endpoint: null,
+      identity: { ok: true, arn: 'arn:aws:sts::123456789012:assumed-role/web/i-0abc', account: '123456789012' },
+      serverDate: { header: new Date(NOW).toUTCString(), localMs: NOW + 800 },
+      groups: [{ group: 'ssh-users', result: { ok: true, members: ['Alice'] } }],
+      memberKeys: { user: 'Alice', list: { ok: true, keyIds: ['APKA1'] }, get: { ok: true } },
+      ssm: null,
+    },
+  };
+}

@@ -1,0 +1,260 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaults, type BuildResult } from '../../../src/config/config';
+import { buildConfig } from '../../../src/config/layers';
+import { parseConfigText, ConfigError } from '../../../src/config/parse';
+import { loadConfig } from '../../../src/config/load';
+import * as v from '../../../src/config/values';
+
+const FILE = 'iam-ssh.conf';
+const build = (text: string): BuildResult => buildConfig(FILE, parseConfigText(text, FILE));
+
+/** The ConfigError that building throws; fails the test when it does not throw one. */
+function buildError(text: string): ConfigError {
+  try {
+    build(text);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error(`built without error: ${JSON.stringify(text)}`);
+}
+
+describe('values', () => {
+  test.each([
+    ['60', 60_000],
+    ['0', 0],
+    ['90s', 90_000],
+    ['500ms', 500],
+    ['5m', 300_000],
+    ['24h', 86_400_000],
+    ['1d', 86_400_000],
+    [' 7s ', 7_000],
+  ])('duration %j = %d ms', (s, ms) => {
+    expect(v.duration(s)).toBe(ms);
+  });
+
+  test.each(['5x', '', 's', '-5', '1.5s', '5 s', '5S', '5sec', '1e3', '0x10'])('duration %j is rejected', (s) => {
+    expect(() => v.duration(s)).toThrow(/is not a duration/);
+  });
+
+  test('list and iamGroups trim spaces and drop empty items', () => {
+    expect(v.list(' a , b,,c ,')).toEqual(['a', 'b', 'c']);
+    expect(v.iamGroups(' admins , ops-team,  dev@corp ')).toEqual(['admins', 'ops-team', 'dev@corp']);
+    expect(v.iamGroups('')).toEqual([]);
+  });
+
+  test.each(['a b', 'bad/group', 'bad!', 'x'.repeat(129), 'grüppe'])('iamGroups rejects %j', (g) => {
+    expect(() => v.iamGroups(`ok,${g}`)).toThrow(`"${g}" is not a valid IAM group name`);
+  });
+
+  test('region', () => {
+    for (const r of ['us-east-1', 'eu-central-2', 'us-gov-west-1', 'ap-southeast-4']) expect(v.region(r)).toBe(r);
+    for (const r of ['US-EAST-1', 'useast1', 'us-east', 'us-east-1a', '', 'us_east_1', 'us-east-1 ']) {
+      expect(() => v.region(r)).toThrow(/is not an AWS region/);
+    }
+  });
+
+  test('url', () => {
+    expect(v.url('http://127.0.0.1:5000')).toBe('http://127.0.0.1:5000');
+    expect(v.url('https://iam.amazonaws.com/')).toBe('https://iam.amazonaws.com');
+    expect(() => v.url('not a url')).toThrow(/is not a URL/);
+    expect(() => v.url('iam.amazonaws.com')).toThrow(/is not a URL/);
+    expect(() => v.url('ftp://example.com')).toThrow(/is not an http\(s\) URL/);
+    expect(() => v.url('file:///etc/passwd')).toThrow(/is not an http\(s\) URL/);
+  });
+
+  test('absolutePath', () => {
+    expect(v.absolutePath('/var/lib/iam-ssh/')).toBe('/var/lib/iam-ssh');
+    expect(v.absolutePath('/')).toBe('/');
+    expect(v.absolutePath('//')).toBe('/');
+    for (const p of ['var/lib', './x', '', '/a/../b', '/a/..', '../x', '/a\0b']) {
+      expect(() => v.absolutePath(p)).toThrow(/is not an absolute path/);
+    }
+    expect(v.absolutePath('/a/..b')).toBe('/a/..b');
+  });
+
+  test('roleArn', () => {
+    expect(v.roleArn('arn:aws:iam::123456789012:role/ssh-reader')).toBe('arn:aws:iam::123456789012:role/ssh-reader');
+    expect(v.roleArn('arn:aws-us-gov:iam::123456789012:role/path/r')).toBe('arn:aws-us-gov:iam::123456789012:role/path/r');
+    expect(() => v.roleArn('ssh-reader')).toThrow(/is not an IAM role ARN/);
+    expect(() => v.roleArn('arn:aws:iam::1234:role/x')).toThrow(/is not an IAM role ARN/);
+  });
+
+  test('integer and bool', () => {
+    expect(v.integer(1, 10)(' 5 ')).toBe(5);
+    expect(() => v.integer(1, 10)('11')).toThrow('11 is outside 1..10');
+    expect(() => v.integer(1, 10)('x')).toThrow(/is not a whole number/);
+    expect(['1', 'YES', 'true', 'on'].map(v.bool)).toEqual([true, true, true, true]);
+    expect(['0', 'no', 'False', 'off', ''].map(v.bool)).toEqual([false, false, false, false, false]);
+    expect(() => v.bool('maybe')).toThrow(/is not yes\/no/);
+  });
+});
+
+describe('buildConfig', () => {
+  test('no entries gives the defaults, with the file recorded', () => {
+    const { config, warnings } = buildConfig(FILE, []);
+    expect(config).toEqual({ ...defaults(), file: FILE });
+    expect(warnings).toEqual([]);
+    expect(buildConfig(null, []).config.file).toBeNull();
+  });
+
+  test('every supported key', () => {
+    const { config, warnings } = build(
+      [
+        'IAM_AUTHORIZED_GROUPS=" admins , ops "',
+        'ASSUMEROLE=""',
+        'AWS_REGION=eu-west-1',
+        'AWS_ENDPOINT_URL=http://127.0.0.1:5000/',
+        'STATE_DIR=/srv/state/',
+        "CACHE_DIR='/srv/cache'",
+        'KEYS_CACHE_TTL=90s',
+        'KEYS_MAX_STALE=1d',
+        'KEYS_TIMEOUT=3s',
+        'IAM_REQUEST_TIMEOUT=500ms',
+      ].join('\n'),
+    );
+    expect(warnings).toEqual([]);
+    expect(config).toEqual({
+      ...defaults(),
+      file: FILE,
+      authorizedGroups: ['admins', 'ops'],
+      assumeRole: null,
+      awsRegion: 'eu-west-1',
+      awsEndpointUrl: 'http://127.0.0.1:5000',
+      stateDir: '/srv/state',
+      cacheDir: '/srv/cache',
+      keysCacheTtlMs: 90_000,
+      keysMaxStaleMs: 86_400_000,
+      keysTimeoutMs: 3_000,
+      iamRequestTimeoutMs: 500,
+    });
+  });
+
+  test('duplicates: the last one wins', () => {
+    expect(build('AWS_REGION=eu-west-1\nAWS_REGION=ap-south-1').config.awsRegion).toBe('ap-south-1');
+    expect(build('KEYS_CACHE_TTL=5m\nKEYS_CACHE_TTL=60').config.keysCacheTtlMs).toBe(60_000);
+  });
+
+  test('an empty AWS_ENDPOINT_URL means none', () => {
+    expect(build('AWS_ENDPOINT_URL=').config.awsEndpointUrl).toBeNull();
+  });
+
+  test('unknown keys warn with file:line and the key, and are otherwise ignored', () => {
+    const { config, warnings } = build('# c\nAWS_REGION=eu-west-1\nFROBNICATE=yes\n\nAWS_REIGON=us-west-2\n');
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toBe(`${FILE}:3: unknown key FROBNICATE ignored`);
+    expect(warnings[1]).toContain(`${FILE}:5:`);
+    expect(warnings[1]).toContain('AWS_REIGON');
+    expect(config.awsRegion).toBe('eu-west-1');
+  });
+
+  test("aws-ec2-ssh's keys are accepted without a warning", () => {
+    const legacy = [
+      'IAM_AUTHORIZED_GROUPS="admins"',
+      'IAM_AUTHORIZED_GROUPS_TAG=""',
+      'LOCAL_MARKER_GROUP="iam-synced-users"',
+      'LOCAL_GROUPS=""',
+      'SUDOERS_GROUPS="admins"',
+      'SUDOERS_GROUPS_TAG=""',
+      'ASSUMEROLE=""',
+      'USERADD_PROGRAM="/usr/sbin/useradd"',
+      'USERADD_ARGS="--user-group --create-home --shell /bin/bash"',
+      'USERDEL_PROGRAM="/usr/sbin/userdel"',
+      'USERDEL_ARGS="--force --remove"',
+      'DONOTSYNC=0',
+    ].join('\n');
+    const { config, warnings } = build(legacy);
+    expect(warnings).toEqual([]);
+    expect(config.authorizedGroups).toEqual(['admins']);
+    expect(config.assumeRole).toBeNull();
+  });
+
+  test('ASSUMEROLE with a role ARN is accepted', () => {
+    expect(build('ASSUMEROLE="arn:aws:iam::123456789012:role/ssh-reader"').config.assumeRole).toBe('arn:aws:iam::123456789012:role/ssh-reader');
+  });
+
+  test('ASSUMEROLE that is not an ARN is an error on its line', () => {
+    const err = buildError('AWS_REGION=us-east-1\nASSUMEROLE=reader');
+    expect(err.line).toBe(2);
+    expect(err.message).toBe(`${FILE}:2: ASSUMEROLE: "reader" is not an IAM role ARN`);
+  });
+
+  test.each([
+    ['AWS_REGION=Europe', 'AWS_REGION: "Europe" is not an AWS region'],
+    ['AWS_ENDPOINT_URL=localhost:5000', 'AWS_ENDPOINT_URL:'],
+    ['AWS_ENDPOINT_URL=ftp://x.example', 'is not an http(s) URL'],
+    ['STATE_DIR=var/lib/iam-ssh', 'STATE_DIR: "var/lib/iam-ssh" is not an absolute path'],
+    ['CACHE_DIR=./cache', 'CACHE_DIR:'],
+    ['IAM_AUTHORIZED_GROUPS="admins, bad/group"', 'IAM_AUTHORIZED_GROUPS: "bad/group" is not a valid IAM group name'],
+    ['IAM_AUTHORIZED_GROUPS="admins, two words"', '"two words" is not a valid IAM group name'],
+    ['KEYS_CACHE_TTL=5x', 'KEYS_CACHE_TTL: "5x" is not a duration'],
+    ['KEYS_TIMEOUT=soon', 'KEYS_TIMEOUT:'],
+  ])('%s', (line, message) => {
+    const err = buildError(`# first\n${line}\n`);
+    expect(err.file).toBe(FILE);
+    expect(err.line).toBe(2);
+    expect(err.message.startsWith(`${FILE}:2: `)).toBe(true);
+    expect(err.message).toContain(message);
+  });
+
+  test('KEYS_MAX_STALE shorter than KEYS_CACHE_TTL is rejected', () => {
+    const err = buildError('KEYS_CACHE_TTL=10m\nKEYS_MAX_STALE=5m');
+    expect(err.message).toContain('KEYS_MAX_STALE must not be shorter than KEYS_CACHE_TTL');
+    expect(err.line).toBeNull();
+    // equal is allowed
+    expect(build('KEYS_CACHE_TTL=10m\nKEYS_MAX_STALE=600').config.keysMaxStaleMs).toBe(600_000);
+    // a TTL raised past the default max stale is caught too
+    expect(() => build('KEYS_CACHE_TTL=2d')).toThrow(ConfigError);
+  });
+
+  test('KEYS_TIMEOUT under 500ms is rejected', () => {
+    expect(buildError('KEYS_TIMEOUT=499ms').message).toContain('KEYS_TIMEOUT must be at least 500ms');
+    expect(build('KEYS_TIMEOUT=500ms').config.keysTimeoutMs).toBe(500);
+  });
+
+  test('errors without a file name fall back to (config)', () => {
+    expect(() => buildConfig(null, [{ key: 'AWS_REGION', value: 'x', line: 3 }])).toThrow('(config):3: AWS_REGION:');
+  });
+
+  test('defaults() returns a fresh object each time', () => {
+    const a = defaults();
+    a.authorizedGroups.push('mutated');
+    expect(defaults().authorizedGroups).toEqual([]);
+  });
+});
+
+describe('loadConfig with an explicit file', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'iam-ssh-config-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a missing file is a ConfigError naming it', () => {
+    const missing = join(dir, 'nope.conf');
+    expect(() => loadConfig(missing)).toThrow(ConfigError);
+    expect(() => loadConfig(missing)).toThrow(`${missing}: config file not found`);
+  });
+
+  test('reads and builds the file', () => {
+    const file = join(dir, 'iam-ssh.conf');
+    writeFileSync(file, '# test\nIAM_AUTHORIZED_GROUPS="a, b"\nAWS_REGION=eu-north-1\nWHAT=1\n');
+    const { config, warnings } = loadConfig(file);
+    expect(config.file).toBe(file);
+    expect(config.authorizedGroups).toEqual(['a', 'b']);
+    expect(config.awsRegion).toBe('eu-north-1');
+    expect(warnings).toEqual([`${file}:4: unknown key WHAT ignored`]);
+  });
+
+  test('a parse error names the explicit file and line', () => {
+    const file = join(dir, 'bad.conf');
+    writeFileSync(file, 'AWS_REGION=eu-north-1\nK="$(id)"\n');
+    expect(() => loadConfig(file)).toThrow(`${file}:2: shell expansion`);
+  });
+
+  test('a directory given as the file is a ConfigError', () => {
+    expect(() => loadConfig(dir)).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,176 @@
+/** Planner: safety properties over random IAM snapshots, hosts and settings. */
+import fc from 'fast-check';
+import { plan, sudoersText, type IamSnapshot, type LocalSnapshot, type PlanSettings, type Plan } from '../../../src/sync/plan';
+import { idOf, MARKER, SUDO } from '../../helpers/plan-fixtures';
+
+// `constructor` checks that names shared with Object.prototype are nothing special
+const POOL = ['alice', 'Bob', 'bob', 'carol', 'Dave', 'frank', 'Gina', 'x'.repeat(33), '1eve', 'Constructor'];
+const IAM_GROUPS = ['devs', 'admins', 'ops', 'sre'];
+const LOCAL_NAMES = ['alice', 'bob', 'carol', 'dave', 'frank', 'gina', 'ec2', 'svc', 'constructor'];
+const LOCAL_GROUPS = [MARKER, SUDO, 'adm', 'docker', 'wheel'];
+const UIDS = [0, 999, 1000, 1001, 1003, 1500, 199_999, 200_000, 200_002, 200_005, 250_000];
+const PAIRS = LOCAL_NAMES.flatMap((u) => LOCAL_GROUPS.map((g) => `${u}:${g}`));
+
+const iamArb = (failed: fc.Arbitrary<string[]>): fc.Arbitrary<IamSnapshot> =>
+  fc
+    .record({
+      users: fc.subarray(POOL),
+      recreated: fc.subarray(POOL),
+      groups: fc.tuple(...IAM_GROUPS.map(() => fc.option(fc.subarray(POOL)))),
+      failed,
+    })
+    .map(({ users, recreated, groups, failed }) => ({
+      users: users.map((userName) => ({ userName, userId: idOf(userName) + (recreated.includes(userName) ? 'NEW' : '') })),
+      groupMembers: Object.fromEntries(IAM_GROUPS.flatMap((g, i) => (groups[i] ? [[g, groups[i]]] : []))),
+      failed,
+    }));
+
+const settingsArb: fc.Arbitrary<PlanSettings> = fc
+  .record({
+    sudoersGroups: fc.oneof(fc.constant(null), fc.constant('all' as const), fc.subarray(IAM_GROUPS)),
+    localGroups: fc.subarray(['docker', 'wheel', 'missing']),
+    groupMap: fc.record({ ops: fc.subarray(['adm', 'wheel', 'missing2']), sre: fc.subarray(['adm', 'docker']) }, { requiredKeys: [] }),
+    uidMode: fc.constantFrom('hash' as const, 'auto' as const),
+    uidMin: fc.constantFrom(1000, 200_000),
+    wide: fc.boolean(),
+    maxRemovals: fc.nat(4),
+    removeHome: fc.boolean(),
+  })
+  .map(({ wide, groupMap, ...r }) => ({
+    ...r,
+    groupMap: groupMap as Record<string, string[]>,
+    uidMax: wide ? 2_147_483_647 : r.uidMin + 5,
+    authorizedGroups: ['devs'],
+    markerGroup: MARKER,
+    sudoLocalGroup: SUDO,
+    sudoRule: 'ALL=(ALL) NOPASSWD:ALL',
+  }));
+
+const localArb = (s: PlanSettings): fc.Arbitrary<LocalSnapshot> =>
+  fc
+    .record({
+      uids: fc.tuple(...LOCAL_NAMES.map(() => fc.option(fc.constantFrom(...UIDS)))),
+      groups: fc.tuple(...LOCAL_GROUPS.map(() => fc.option(fc.record({ gid: fc.constantFrom(...UIDS), members: fc.subarray(LOCAL_NAMES), base: fc.boolean() })))),
+      userdb: fc.subarray(PAIRS),
+      registry: fc.tuple(
+        ...LOCAL_NAMES.map(() =>
+          fc.option(fc.record({ iamName: fc.constantFrom(...POOL), recreated: fc.boolean(), uid: fc.option(fc.constantFrom(...UIDS)), sameUid: fc.boolean() })),
+        ),
+      ),
+      sudoers: fc.constantFrom(null, 'stale', 'current'),
+    })
+    .map(({ uids, groups, userdb, registry, sudoers }) => {
+      const l: LocalSnapshot = { users: {}, groups: {}, userdbMemberships: userdb, registry: {}, sudoersContent: sudoers === 'current' ? sudoersText(s) : sudoers };
+      LOCAL_NAMES.forEach((name, i) => {
+        const uid = uids[i];
+        if (uid !== null && uid !== undefined) l.users[name] = { name, uid };
+        const r = registry[i];
+        if (r) {
+          const regUid = r.sameUid && uid !== null && uid !== undefined ? uid : (r.uid ?? null);
+          l.registry[name] = { iamName: r.iamName, iamUserId: idOf(r.iamName) + (r.recreated ? 'OLD' : ''), uid: regUid };
+        }
+      });
+      LOCAL_GROUPS.forEach((name, i) => {
+        const g = groups[i];
+        if (g) l.groups[name] = { name, ...g };
+      });
+      return l;
+    });
+
+const world = (failed: fc.Arbitrary<string[]>) =>
+  settingsArb.chain((s) => fc.record({ s: fc.constant(s), iam: iamArb(failed), local: localArb(s), force: fc.boolean() }));
+const anyFailed = fc.subarray([...IAM_GROUPS, 'ListUsers']);
+const someFailed = fc.subarray([...IAM_GROUPS, 'ListUsers'], { minLength: 1 });
+const RUNS = { numRuns: 400 };
+
+/** Managed, by the rule written out here: UID at or above UID_MIN, and marked or registered with its UID. */
+function isManaged(l: LocalSnapshot, s: PlanSettings, name: string): boolean {
+  const u = Object.hasOwn(l.users, name) ? l.users[name] : undefined;
+  if (!u || u.uid < s.uidMin) return false;
+  const marked = (l.groups[s.markerGroup]?.members.includes(name) ?? false) || l.userdbMemberships.includes(`${name}:${s.markerGroup}`);
+  const reg = Object.hasOwn(l.registry, name) ? l.registry[name] : undefined;
+  return marked || (reg !== undefined && (reg.uid === null || reg.uid === u.uid));
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+describe('plan: properties', () => {
+  test('an incomplete IAM read never removes an account or a membership, whatever force says', () => {
+    fc.assert(
+      fc.property(world(someFailed), ({ s, iam, local, force }) => {
+        const p = plan(iam, local, s, force);
+        expect(p.complete).toBe(false);
+        expect(p.actions.filter((a) => a.kind === 'remove-user' || a.kind === 'remove-member')).toEqual([]);
+        expect(p.notices.filter((n) => n.code === 'iam-read-failed')).toHaveLength(iam.failed.length);
+      }),
+      RUNS,
+    );
+  });
+
+  test('no action names an existing account that is unmanaged or below UID_MIN; create-user only names new accounts', () => {
+    fc.assert(
+      fc.property(world(anyFailed), ({ s, iam, local, force }) => {
+        const p = plan(iam, local, s, force);
+        const created = new Set(p.actions.flatMap((a) => (a.kind === 'create-user' ? [a.user] : [])));
+        for (const a of p.actions) {
+          if (!('user' in a)) continue;
+          const exists = Object.hasOwn(local.users, a.user);
+          if (a.kind === 'create-user') expect(exists).toBe(false);
+          else if (exists) expect(isManaged(local, s, a.user)).toBe(true);
+          else expect(a.kind === 'add-member' && created.has(a.user)).toBe(true);
+        }
+        for (const d of p.desired) if (Object.hasOwn(local.users, d.localName)) expect(isManaged(local, s, d.localName)).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  test('new UIDs are distinct and free; desired names are unique', () => {
+    fc.assert(
+      fc.property(world(anyFailed), ({ s, iam, local, force }) => {
+        const p = plan(iam, local, s, force);
+        const taken = new Set([...Object.values(local.users).map((u) => u.uid), ...Object.values(local.groups).map((g) => g.gid)]);
+        const uids = p.actions.flatMap((a) => (a.kind === 'create-user' && a.uid !== null ? [a.uid] : []));
+        expect(new Set(uids).size).toBe(uids.length);
+        for (const u of uids) expect(taken.has(u)).toBe(false);
+        if (s.uidMode === 'auto') expect(p.actions.every((a) => a.kind !== 'create-user' || a.uid === null)).toBe(true);
+        expect(new Set(p.desired.map((d) => d.localName)).size).toBe(p.desired.length);
+      }),
+      RUNS,
+    );
+  });
+
+  test('without force, removals stay within MAX_REMOVALS and never empty the host', () => {
+    fc.assert(
+      fc.property(world(anyFailed), ({ s, iam, local }) => {
+        const p = plan(iam, local, s, false);
+        const removed = p.actions.filter((a) => a.kind === 'remove-user');
+        expect(removed.length).toBeLessThanOrEqual(s.maxRemovals);
+        if (removed.length > 0 && p.desired.length === 0) expect(p.notices.some((n) => n.code === 'removal-skipped-collision')).toBe(true);
+        for (const r of removed) expect(p.desired.map((d) => d.localName)).not.toContain(r.user);
+      }),
+      RUNS,
+    );
+  });
+
+  test('deterministic, and the inputs are neither mutated nor needed mutable', () => {
+    fc.assert(
+      fc.property(world(anyFailed), ({ s, iam, local, force }) => {
+        const before = structuredClone({ s, iam, local });
+        const first: Plan = plan(iam, local, s, force);
+        expect({ s, iam, local }).toEqual(before);
+        const again = plan(structuredClone(iam), structuredClone(local), structuredClone(s), force);
+        expect(again).toEqual(first);
+        const frozen = deepFreeze(structuredClone(before));
+        expect(plan(frozen.iam, frozen.local, frozen.s, force)).toEqual(first);
+      }),
+      RUNS,
+    );
+  });
+});
