@@ -5,6 +5,7 @@
  */
 import { parseLoginArgv } from './keys/login-argv';
 import { runKeys } from './keys/command';
+import { runNotifyLogin } from './notify/command';
 import { loadFull } from './load-full';
 import type { IamFactory } from './aws/iam';
 
@@ -20,7 +21,6 @@ async function run(argv: string[]): Promise<number> {
   }
   // pam_exec runs `iam-ssh [--config FILE] notify-login` in every login: no yargs either.
   if (argv.at(-1) === 'notify-login' && (argv.length === 1 || (argv.length === 3 && argv[0] === '--config'))) {
-    const { runNotifyLogin } = await import('./notify/command');
     await runNotifyLogin(process.env, argv.length === 3 ? argv[1] : configFromEnv);
     return 0;
   }

@@ -39,7 +39,7 @@ interface CacheRecord {
 }
 
 /** The cached credentials when they are ours, for this role and endpoint, and not near expiry. */
-export function readCachedRoleCredentials(file: string, roleArn: string, endpoint: string, now: number): RoleCredentials | null {
+function readCachedRoleCredentials(file: string, roleArn: string, endpoint: string, now: number): RoleCredentials | null {
   try {
     const st = lstatSync(file);
     // Only a file of our own that nobody else can read or have planted.

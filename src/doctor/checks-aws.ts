@@ -5,7 +5,7 @@ type Result = Omit<CheckResult, 'id'>;
 const r = (status: Status, summary: string, fix?: string): Result => (fix ? { status, summary, fix } : { status, summary });
 const POLICY = 'attach the policy in docs/iam-policy.json to the instance role';
 /** SigV4 rejects a request signed more than 5 minutes away from AWS's clock. */
-export const MAX_SKEW_MS = 5 * 60_000;
+const MAX_SKEW_MS = 5 * 60_000;
 
 function unreachable(f: AwsFacts, what: string, e: AwsFailure): Result {
   return r('fail', `${what} is unreachable: ${e.message}`, `check the network path to ${f.endpoint ?? 'AWS'} (routes, proxy, VPC endpoint, AWS_ENDPOINT_URL)`);

@@ -17,7 +17,7 @@ export interface Check {
 }
 
 const r = (status: Status, summary: string, fix?: string): Omit<CheckResult, 'id'> => (fix ? { status, summary, fix } : { status, summary });
-export const octal = (mode: number): string => (mode & 0o7777).toString(8).padStart(4, '0');
+const octal = (mode: number): string => (mode & 0o7777).toString(8).padStart(4, '0');
 const NEEDS_ROOT = 'doctor is not running as root; run it with sudo';
 
 export function checkRoot(f: DoctorFacts): Omit<CheckResult, 'id'> {
@@ -106,7 +106,7 @@ export function checkBinaryPath(f: DoctorFacts): Omit<CheckResult, 'id'> {
 }
 
 /** Why a path that sshd or cron trusts is unsafe, or null: not owned by root, or group/world-writable. */
-export function unsafeOwnership(p: Extract<PathFact, { missing: false }>): string | null {
+function unsafeOwnership(p: Extract<PathFact, { missing: false }>): string | null {
   if (p.uid !== 0) return `is owned by uid ${p.uid}, not root`;
   if (p.mode & 0o022) return `has mode ${octal(p.mode)} (writable by ${p.mode & 0o002 ? 'everyone' : 'its group'})`;
   return null;

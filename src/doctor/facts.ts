@@ -1,6 +1,6 @@
 /**
- * What `doctor` knows about a host, gathered once by adapters (src/local/doctor-facts.ts,
- * src/aws/doctor-probes.ts) and judged by pure check functions. Plain data, so that every
+ * What `doctor` knows about a host, gathered once by adapters (./gather-host.ts,
+ * ./gather-aws.ts) and judged by pure check functions. Plain data, so that every
  * check can be tested from a table of facts.
  */
 import type { LastSync } from '../state/last-sync';

@@ -21,7 +21,7 @@ export function renderJson(results: CheckResult[]): string {
   return JSON.stringify({ version: 1, ok: n.fail === 0, counts: n, checks: results }, null, 2) + '\n';
 }
 
-export function counts(results: CheckResult[]): Record<'ok' | 'warn' | 'fail' | 'skip', number> {
+function counts(results: CheckResult[]): Record<'ok' | 'warn' | 'fail' | 'skip', number> {
   const n = { ok: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of results) n[c.status]++;
   return n;

@@ -21,7 +21,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /** Flag -> config key. Only settings an operator decides at install time; the rest: the file. */
-export const SETTING_FLAGS: [flag: string, key: string, describe: string][] = [
+const SETTING_FLAGS: [flag: string, key: string, describe: string][] = [
   ['authorized-groups', 'IAM_AUTHORIZED_GROUPS', 'IAM groups whose members may log in (comma list; empty: every IAM user)'],
   ['sudo-groups', 'SUDOERS_GROUPS', 'IAM groups whose members get sudo (##ALL##: every synced user)'],
   ['local-groups', 'LOCAL_GROUPS', 'local groups every synced user joins'],

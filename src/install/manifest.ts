@@ -3,7 +3,6 @@
  * that and nothing an operator or the distribution put there.
  */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../util/atomic-file';
 import { statePath } from '../state/paths';
 import { parseJsonObject } from '../state/json';
 import { isMissing } from '../util/errno';
@@ -48,8 +47,4 @@ export function readManifest(stateDir: string): InstallManifest | null {
 
 export function manifestText(m: InstallManifest): string {
   return JSON.stringify(m, null, 2) + '\n';
-}
-
-export function writeManifest(stateDir: string, m: InstallManifest): void {
-  writeFileAtomic(manifestPath(stateDir), manifestText(m), 0o600);
 }

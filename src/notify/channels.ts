@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { SYSTEM_PATH } from '../platform/os';
 
 /** exec.ts's fixed PATH, repeated so that this login-path module does not load execa. */
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/bin';
 
 /** POSTs a JSON body; 2xx is success. Redirects are not followed (the URL is the one configured). */
 export function postWebhook(url: string, body: string, signal: AbortSignal): Promise<number> {

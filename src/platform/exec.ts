@@ -1,5 +1,6 @@
 /** Runs system programs without a shell: every argument is passed as is, never parsed. */
 import { execa } from 'execa';
+import { SYSTEM_PATH } from './os';
 
 export interface ExecResult {
   exitCode: number;
@@ -9,8 +10,6 @@ export interface ExecResult {
 
 export type Exec = (file: string, args: string[], opts?: { input?: string }) => Promise<ExecResult>;
 
-/** A PATH that does not depend on how cron or systemd started us (aws-ec2-ssh #111/#69). */
-export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/bin';
 
 export const exec: Exec = async (file, args, opts = {}) => {
   const r = await execa(file, args, {

@@ -29,32 +29,26 @@ export interface ImdsLimits {
 }
 
 function call(base: URL, method: 'GET' | 'PUT', path: string, headers: Record<string, string>, limits: ImdsLimits): Promise<Reply> {
+  const timeout = AbortSignal.timeout(limits.timeoutMs);
+  const signal = limits.signal ? AbortSignal.any([limits.signal, timeout]) : timeout;
   return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        protocol: base.protocol, hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port || 80, method, path, headers,
-        timeout: limits.timeoutMs, ...(limits.signal ? { signal: limits.signal } : {}),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_BODY) req.destroy(new Error(`instance metadata ${path}: answer larger than ${MAX_BODY} bytes`));
-          else chunks.push(c);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`instance metadata ${path}: no answer within ${limits.timeoutMs} ms`)));
-    req.on('error', reject);
+    const req = request(new URL(path, base), { method, headers, signal }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+        if (body.length > MAX_BODY) req.destroy(new Error(`instance metadata ${path}: answer larger than ${MAX_BODY} bytes`));
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', (e) => reject(timeout.aborted ? new Error(`instance metadata ${path}: no answer within ${limits.timeoutMs} ms`) : e));
     req.end();
   });
 }
 
 /** A session: the token is fetched once, then `get` answers with status and body. */
-export async function imdsSession(endpoint: string, limits: ImdsLimits): Promise<(path: string) => Promise<Reply>> {
+async function imdsSession(endpoint: string, limits: ImdsLimits): Promise<(path: string) => Promise<Reply>> {
   const base = new URL(endpoint);
   if (base.protocol !== 'http:') throw new Error(`instance metadata endpoint must be http: ${endpoint}`);
   const token = await call(base, 'PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': String(TOKEN_TTL_SECONDS) }, limits);

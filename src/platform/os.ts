@@ -1,6 +1,9 @@
 /** Facts about the operating system that decide where install puts things. */
 import { accessSync, constants, readFileSync } from 'node:fs';
 
+/** A PATH that does not depend on how cron or systemd started us (aws-ec2-ssh #111/#69). */
+export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/bin';
+
 /** ID and ID_LIKE of /etc/os-release, lower case. */
 export function osIds(text?: string): string[] {
   let t = text;
@@ -20,7 +23,7 @@ export function osIds(text?: string): string[] {
 }
 
 /** Flatcar and CoreOS mount /usr read-only; their place for added binaries is /opt/bin. */
-export function usrIsReadOnly(): boolean {
+function usrIsReadOnly(): boolean {
   try {
     accessSync('/usr', constants.W_OK);
     return false;

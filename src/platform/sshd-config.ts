@@ -1,6 +1,6 @@
 /**
  * sshd_config as text: the directives that decide where keys come from, and the block that
- * `install` puts in and `uninstall` takes out. Pure; the files are read by src/local/sshd.ts.
+ * `install` puts in and `uninstall` takes out. Pure; the files are read by ./sshd.ts.
  *
  * sshd keeps the FIRST value it reads for a keyword (Include pulls files in where the Include
  * line stands), and values inside a Match block override for the connections it matches.
@@ -25,7 +25,7 @@ export const DROP_IN_NAME = '00-iam-ssh.conf';
 export const COMMAND_USER = 'iam-ssh';
 
 export const BEGIN_MARK = '# BEGIN iam-ssh: managed by `iam-ssh install`; `iam-ssh uninstall` removes this block';
-export const END_MARK = '# END iam-ssh';
+const END_MARK = '# END iam-ssh';
 
 /** Directives of one file in order; comments and blank lines skipped. */
 export function parseSshdConfig(file: string, text: string): Directive[] {

@@ -58,7 +58,7 @@ export function readSshdLayout(main: string): SshdLayout {
 }
 
 /** sshd's glob(3) over an Include pattern: relative to /etc/ssh, sorted. */
-export function expandInclude(pattern: string): string[] {
+function expandInclude(pattern: string): string[] {
   const abs = absolute(pattern);
   const base = abs.slice(abs.lastIndexOf('/') + 1);
   const dir = dirname(abs);

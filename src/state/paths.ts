@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 
 /** Files under STATE_DIR, written by root. */
-export const STATE_FILES = {
+const STATE_FILES = {
   /** sync's record of the authorized members and their local names (state/sync-state.ts). */
   syncState: 'users.json',
   /** The outcome of the last applied sync, for doctor (state/last-sync.ts). */
@@ -23,7 +23,7 @@ export const STATE_FILES = {
 } as const;
 
 /** Files under CACHE_DIR, written by the command user. */
-export const CACHE_FILES = {
+const CACHE_FILES = {
   /** The authorized member list when sync has recorded none (state/members.ts). */
   members: 'members.json',
   /** One keys cache entry and one refresh lock per local user (keys/cache.ts). */

@@ -36,7 +36,7 @@ export interface SyncOptions {
   stats?: boolean;
 }
 
-export const EXIT = { ok: 0, incomplete: 1, usage: 2, refused: 3 } as const;
+const EXIT = { ok: 0, incomplete: 1, usage: 2, refused: 3 } as const;
 
 export async function runSync(opts: SyncOptions): Promise<number> {
   const log = stderrLogger('sync');
@@ -75,7 +75,7 @@ export async function runSync(opts: SyncOptions): Promise<number> {
   }
 }
 
-export function planSettings(c: Config): PlanSettings {
+function planSettings(c: Config): PlanSettings {
   return {
     authorizedGroups: c.authorizedGroups, sudoersGroups: c.sudoersGroups, markerGroup: c.localMarkerGroup,
     localGroups: c.localGroups, groupMap: c.groupMap, sudoLocalGroup: c.sudoLocalGroup, sudoRule: c.sudoRule,

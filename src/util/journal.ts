@@ -10,8 +10,8 @@
 import { connect, type Socket } from 'node:net';
 import { fstatSync, statSync } from 'node:fs';
 
-export const JOURNAL_STREAM_SOCKET = '/run/systemd/journal/stdout';
-export const JOURNAL_IDENT = 'iam-ssh';
+const JOURNAL_STREAM_SOCKET = '/run/systemd/journal/stdout';
+const JOURNAL_IDENT = 'iam-ssh';
 
 /** syslog facility `authpriv` (10): login records belong with sshd's own. */
 const AUTHPRIV = 10 << 3;

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 
-export const KEY_TYPES = [
+const KEY_TYPES = [
   'ssh-ed25519',
   'ssh-rsa',
   'ecdsa-sha2-nistp256',
