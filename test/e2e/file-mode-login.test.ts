@@ -8,13 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncEnv } from '../helpers/sync-env';
-import { canUseNamespaces } from '../helpers/namespace';
+import { rootSuite } from '../helpers/namespace';
 import { Sshd, makeClientKey, sshLogin, type ClientKey } from '../helpers/sshd';
 import { authorizedKeysFilePattern, DEFAULT_KEYS_FILE_DIR } from '../../src/keys/file-mode';
 
-const suite = canUseNamespaces() ? describe : describe.skip;
 
-suite('ssh login in file mode (KEYS_MODE=file)', () => {
+rootSuite('ssh login in file mode (KEYS_MODE=file)', () => {
   let env: SyncEnv;
   let keyDir: string;
   let alice: ClientKey;

@@ -8,18 +8,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncEnv, AWS_ENV, BIN_IN_NS } from '../helpers/sync-env';
-import { canUseNamespaces } from '../helpers/namespace';
+import { rootSuite } from '../helpers/namespace';
 import { Sshd, makeClientKey, sshLogin, prepareCommandUser, type ClientKey } from '../helpers/sshd';
 import type { RunResult } from '../helpers/run';
 
-const suite = canUseNamespaces() ? describe : describe.skip;
 const MAIN = '/etc/ssh/sshd_config';
 const DROP_IN = '/etc/ssh/sshd_config.d/00-iam-ssh.conf';
 const INSTALLED = '/usr/local/bin/iam-ssh';
 /** Where install may write; the snapshot covers all of it. */
 const WATCHED = ['/etc', '/usr/local/bin', '/var/lib/iam-ssh', '/var/cache/iam-ssh'];
 
-suite('install and uninstall', () => {
+rootSuite('install and uninstall', () => {
   let env: SyncEnv;
   let keyDir: string;
   let alice: ClientKey;

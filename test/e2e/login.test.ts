@@ -7,13 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Moto } from '../helpers/moto';
-import { MountNamespace, canUseNamespaces } from '../helpers/namespace';
+import { MountNamespace, rootSuite } from '../helpers/namespace';
 import { Sshd, makeClientKey, sshLogin, prepareCommandUser, type ClientKey } from '../helpers/sshd';
 import { requireBinary, logLines } from '../helpers/run';
 
-const suite = canUseNamespaces() ? describe : describe.skip;
 
-suite('ssh login through sshd with keys from IAM', () => {
+rootSuite('ssh login through sshd with keys from IAM', () => {
   let moto: Moto;
   let ns: MountNamespace;
   let sshd: Sshd;

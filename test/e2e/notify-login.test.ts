@@ -9,13 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../helpers/sync-env';
-import { canUseNamespaces } from '../helpers/namespace';
+import { rootSuite } from '../helpers/namespace';
 import { Sshd, makeClientKey, sshLogin, prepareCommandUser, type ClientKey } from '../helpers/sshd';
 import { FakeJournal } from '../helpers/journal';
 import { freePort } from '../helpers/moto';
 import { notifyRule } from '../../src/install/pam';
 
-const suite = canUseNamespaces() ? describe : describe.skip;
 const BUDGET_MS = 2000;
 const INSTALLED = '/usr/local/bin/iam-ssh';
 
@@ -30,7 +29,7 @@ async function listen(handler: (req: IncomingMessage, body: string, res: import(
   return { server, port: (server.address() as { port: number }).port };
 }
 
-suite('notify-login from PAM', () => {
+rootSuite('notify-login from PAM', () => {
   let env: SyncEnv;
   let keyDir: string;
   let admin: ClientKey;

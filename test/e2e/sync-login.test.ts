@@ -6,12 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncEnv } from '../helpers/sync-env';
-import { canUseNamespaces } from '../helpers/namespace';
+import { rootSuite } from '../helpers/namespace';
 import { Sshd, makeClientKey, sshLogin, prepareCommandUser, type ClientKey } from '../helpers/sshd';
 
-const suite = canUseNamespaces() ? describe : describe.skip;
 
-suite('ssh login and sudo for accounts made by sync', () => {
+rootSuite('ssh login and sudo for accounts made by sync', () => {
   let env: SyncEnv;
   let keyDir: string;
   let admin: ClientKey;

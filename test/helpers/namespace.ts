@@ -34,6 +34,17 @@ export function canUseNamespaces(): boolean {
   return process.getuid?.() === 0;
 }
 
+const NOT_ROOT = 'this suite creates users and runs sshd in a private mount namespace, which needs root: run the tests as root (CI does)';
+
+/**
+ * A suite that needs root. Without root it fails with that reason instead of being skipped:
+ * a run that did not exercise the real tools must never look green.
+ */
+export function rootSuite(name: string, fn: () => void): void {
+  if (canUseNamespaces()) describe(name, fn);
+  else describe(name, () => test('runs as root', () => { throw new Error(NOT_ROOT); }));
+}
+
 export class MountNamespace {
   private readonly children = new Set<ChildProcess>();
   private constructor(

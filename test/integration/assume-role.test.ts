@@ -11,14 +11,13 @@ import { IAMClient, CreateGroupCommand, CreateUserCommand, AddUserToGroupCommand
 import { SSMClient, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../helpers/sync-env';
 import { TEST_CREDENTIALS } from '../helpers/moto';
-import { canUseNamespaces } from '../helpers/namespace';
+import { rootSuite } from '../helpers/namespace';
 import { makeClientKey } from '../helpers/sshd';
 
 const ROLE = 'arn:aws:iam::111111111111:role/iam-ssh-reader';
 const PATH = '/iam-ssh/cross/';
-const suite = canUseNamespaces() ? describe : describe.skip;
 
-suite('ASSUMEROLE: IAM of another account with cached temporary credentials', () => {
+rootSuite('ASSUMEROLE: IAM of another account with cached temporary credentials', () => {
   let env: SyncEnv;
   let keyDir: string;
   let assumedKeyId = '';

@@ -4,11 +4,10 @@
  * breaks one thing, checks that doctor names it with a fix and exits 1, and repairs it.
  */
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../helpers/sync-env';
-import { canUseNamespaces } from '../helpers/namespace';
+import { rootSuite } from '../helpers/namespace';
 import { freePort } from '../helpers/moto';
 import type { CheckResult } from '../../src/doctor/facts';
 
-const suite = canUseNamespaces() ? describe : describe.skip;
 const DROP_IN = '/etc/ssh/sshd_config.d/10-iam-ssh.conf';
 const HOST_KEY = '/etc/ssh/iam-ssh-doctor-host-key';
 const CRON = '/etc/cron.d/iam-ssh';
@@ -18,7 +17,7 @@ interface Report {
   checks: Record<string, CheckResult>;
 }
 
-suite('doctor on a real host set-up', () => {
+rootSuite('doctor on a real host set-up', () => {
   let env: SyncEnv;
   const settings = { IAM_AUTHORIZED_GROUPS: 'ssh-users' };
 

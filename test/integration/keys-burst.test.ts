@@ -5,7 +5,7 @@
  * burst, IAM sees at most one round per user, and every process answers with exactly the
  * keys within its budget. Counts and budgets are asserted, not speed.
  */
-import { MountNamespace, canUseNamespaces } from '../helpers/namespace';
+import { MountNamespace, rootSuite } from '../helpers/namespace';
 import { Moto, TEST_CREDENTIALS } from '../helpers/moto';
 import { IamProxy } from '../helpers/iam-proxy';
 import { events, requireBinary } from '../helpers/run';
@@ -15,7 +15,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const suite = canUseNamespaces() ? describe : describe.skip;
 const BIN = '/usr/local/sbin/iam-ssh';
 const PROCESSES = 200;
 /**
@@ -26,7 +25,7 @@ const PROCESSES = 200;
 const BUDGET_MS = 30_000;
 const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/var/lib/iam-ssh-home', AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey };
 
-suite('a burst of concurrent logins', () => {
+rootSuite('a burst of concurrent logins', () => {
   let moto: Moto;
   let proxy: IamProxy;
   let ns: MountNamespace;

@@ -9,7 +9,7 @@ import { SSMClient, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../helpers/sync-env';
 import { FakeImds } from '../helpers/fake-imds';
 import { TEST_CREDENTIALS, freePort } from '../helpers/moto';
-import { canUseNamespaces } from '../helpers/namespace';
+import { rootSuite } from '../helpers/namespace';
 import { events } from '../helpers/run';
 import { makeClientKey } from '../helpers/sshd';
 import { readInstanceTags, TagsNotEnabledError } from '../../src/platform/imds';
@@ -43,9 +43,8 @@ describe('instance metadata tags (IMDSv2)', () => {
   });
 });
 
-const suite = canUseNamespaces() ? describe : describe.skip;
 
-suite('sync and keys with SSM and tag layers', () => {
+rootSuite('sync and keys with SSM and tag layers', () => {
   let env: SyncEnv;
   let imds: FakeImds;
   let keyDir: string;

@@ -8,15 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../helpers/sync-env';
-import { canUseNamespaces } from '../helpers/namespace';
+import { rootSuite } from '../helpers/namespace';
 import { events } from '../helpers/run';
 import { makeClientKey, prepareCommandUser, type ClientKey } from '../helpers/sshd';
 import { installAccountTripwire, takeAccountCommands } from '../helpers/account-tripwire';
 
-const suite = canUseNamespaces() ? describe : describe.skip;
 const DIR = '/etc/ssh/iam-ssh/authorized_keys';
 
-suite('sync writes AuthorizedKeysFiles (KEYS_MODE=file) and prefetches the keys cache', () => {
+rootSuite('sync writes AuthorizedKeysFiles (KEYS_MODE=file) and prefetches the keys cache', () => {
   let env: SyncEnv;
   let keyDir: string;
   const k: ClientKey[] = [];

@@ -4,14 +4,13 @@
  */
 import { AddUserToGroupCommand, RemoveUserFromGroupCommand, CreateUserCommand } from '@aws-sdk/client-iam';
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../helpers/sync-env';
-import { canUseNamespaces } from '../helpers/namespace';
+import { rootSuite } from '../helpers/namespace';
 import { events, logLines } from '../helpers/run';
 import { stableUid } from '../../src/sync/uid';
 
-const suite = canUseNamespaces() ? describe : describe.skip;
 const LONG = 'A'.repeat(40);
 
-suite('sync with real account tools', () => {
+rootSuite('sync with real account tools', () => {
   let env: SyncEnv;
   let ids: Record<string, string>;
   const iam = async (cmd: unknown) => {
