@@ -1,6 +1,6 @@
 /**
  * Builds OpenSSH public key lines from real keys generated with node:crypto, independently of
- * src/core/ssh-key.ts: the key is exported as JWK and its wire blob (RFC 4253 / 5656 / 8709)
+ * src/util/ssh-key.ts: the key is exported as JWK and its wire blob (RFC 4253 / 5656 / 8709)
  * is assembled here by hand. Also makes malformed variants of a good key.
  */
 import { createHash, generateKeyPairSync, type JsonWebKey } from 'node:crypto';

@@ -1,0 +1,146 @@
+/**
+ * The keys lookup with a fake IAM directory and real files in a temporary state and cache
+ * directory: which answers reach stdout, which IAM calls are made, and when it fails closed.
+ */
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lookupKeys, type LookupDeps } from '../../../src/keys/lookup';
+import { defaults, type Config } from '../../../src/config/config';
+import { authScope } from '../../../src/keys/cache-entry';
+import { syncStatePath } from '../../../src/state/sync-state';
+import type { IamDirectory, IamKeyBody } from '../../../src/aws/iam';
+import type { Level } from '../../../src/util/log';
+import { parsePublicKey } from '../../../src/util/ssh-key';
+import { generateSshKey } from '../../helpers/ssh-wire';
+
+const keyA = generateSshKey('ed25519', 'a@test').line;
+const keyB = generateSshKey('ed25519', 'b@test').line;
+const fp = (line: string) => (parsePublicKey(line) as { ok: true; key: { fingerprint: string } }).key.fingerprint;
+
+let dir: string;
+let config: Config;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'iam-ssh-lookup-'));
+  config = { ...defaults(), stateDir: join(dir, 'state'), cacheDir: join(dir, 'cache'), authorizedGroups: ['ssh-users'], keysCacheTtlMs: 60_000, keysMaxStaleMs: 3_600_000 };
+  mkdirSync(config.stateDir);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+interface FakeIam extends IamDirectory {
+  fail: boolean;
+}
+
+function fakeIam(members: Record<string, string>, keys: Record<string, IamKeyBody[]>): FakeIam {
+  const calls: Record<string, number> = {};
+  const count = (name: string) => (calls[name] = (calls[name] ?? 0) + 1);
+  const iam: FakeIam = {
+    calls, fail: false,
+    listGroupMembers: async () => (count('GetGroup'), iam.fail ? Promise.reject(new Error('Throttling')) : Object.entries(members).map(([userName, userId]) => ({ userName, userId }))),
+    listUsers: async () => (count('ListUsers'), []),
+    listActiveKeyIds: async (user) => {
+      count('ListSSHPublicKeys');
+      if (iam.fail) throw new Error('Throttling: Rate exceeded');
+      return (keys[user] ?? []).map((k) => k.id);
+    },
+    getKey: async (user, id) => (count('GetSSHPublicKey'), keys[user]!.find((k) => k.id === id)!),
+  };
+  return iam;
+}
+
+function run(user: string, iam: FakeIam, opts: { fingerprint?: string; now?: number } = {}) {
+  const out: string[] = [];
+  const events: { level: Level; event: string; fields: Record<string, unknown> }[] = [];
+  const factoryCalls: { retry: boolean }[] = [];
+  const deps: LookupDeps = {
+    config,
+    log: { log: (level, event, fields = {}) => void events.push({ level, event, fields }) },
+    iam: async (o) => (factoryCalls.push(o), iam),
+    out: (text) => void out.push(text),
+    now: () => opts.now ?? Date.now(),
+    sleep: async () => {},
+  };
+  return lookupKeys(user, opts.fingerprint, deps).then(() => ({ out: out.join(''), events, factoryCalls, names: events.map((e) => e.event) }));
+}
+
+const alice = { Alice: 'AIDAALICE' };
+const aliceKeys = { Alice: [{ id: 'APKA1', status: 'Active', body: keyA }, { id: 'APKA2', status: 'Active', body: keyB }] };
+
+test('a miss reads IAM, prints every Active key, and the next lookup is a hit without IAM', async () => {
+  const iam = fakeIam(alice, aliceKeys);
+  const first = await run('alice', iam);
+  expect(first.out).toBe(`${keyA}\n${keyB}\n`);
+  expect(first.events.find((e) => e.event === 'keys.served')!.fields).toMatchObject({ source: 'miss', iamUser: 'Alice', keys: [{ id: 'APKA1', fingerprint: fp(keyA) }, { id: 'APKA2', fingerprint: fp(keyB) }] });
+  expect(iam.calls).toEqual({ GetGroup: 1, ListSSHPublicKeys: 1, GetSSHPublicKey: 2 });
+
+  const second = await run('alice', iam);
+  expect(second.out).toBe(first.out);
+  expect(second.factoryCalls).toEqual([]);
+  expect(second.events.find((e) => e.event === 'keys.served')!.fields).toMatchObject({ source: 'hit' });
+});
+
+test('the fingerprint sshd passes narrows the answer to that key', async () => {
+  const r = await run('alice', fakeIam(alice, aliceKeys), { fingerprint: fp(keyB) });
+  expect(r.out).toBe(`${keyB}\n`);
+  expect(r.events.find((e) => e.event === 'keys.served')!.fields).toMatchObject({ matchedKeyId: 'APKA2' });
+});
+
+test('a malformed fingerprint is ignored and logged, not trusted', async () => {
+  const r = await run('alice', fakeIam(alice, aliceKeys), { fingerprint: 'SHA256:short' });
+  expect(r.out).toBe(`${keyA}\n${keyB}\n`);
+  expect(r.names).toContain('keys.fingerprint_ignored');
+});
+
+test.each(['root', 'Alice', '-oProxyCommand', 'a'.repeat(33), 'x\ny'])('an unusable name (%j) is refused without IAM', async (name) => {
+  const r = await run(name, fakeIam(alice, aliceKeys));
+  expect(r.out).toBe('');
+  expect(r.factoryCalls).toEqual([]);
+  expect(r.names).toEqual(['keys.refused']);
+});
+
+test("a name outside sync's recorded member list is refused without IAM", async () => {
+  const state = { version: 1, writtenAt: new Date().toISOString(), scope: authScope(config), users: [{ iamName: 'Bob', localName: 'bob', uid: 2000, iamUserId: 'AIDABOB' }] };
+  writeFileSync(syncStatePath(config.stateDir), JSON.stringify(state));
+  const r = await run('alice', fakeIam(alice, aliceKeys));
+  expect(r.out).toBe('');
+  expect(r.factoryCalls).toEqual([]);
+  expect(r.events[0]!.fields).toMatchObject({ reason: 'not in the member list recorded by sync' });
+});
+
+test('a name no authorized IAM user maps to is refused after one member read, which is cached', async () => {
+  const iam = fakeIam(alice, aliceKeys);
+  expect((await run('mallory', iam)).out).toBe('');
+  expect((await run('eve', iam)).out).toBe('');
+  expect(iam.calls).toEqual({ GetGroup: 1 });
+});
+
+test('IAM failing with a usable stale entry: the stale keys are served, after one try only', async () => {
+  const iam = fakeIam(alice, aliceKeys);
+  const t0 = Date.now();
+  await run('alice', iam, { now: t0 });
+  iam.fail = true;
+  const r = await run('alice', iam, { now: t0 + config.keysCacheTtlMs + 1 });
+  expect(r.out).toBe(`${keyA}\n${keyB}\n`);
+  expect(r.factoryCalls).toEqual([{ retry: false }]);
+  expect(r.names).toEqual(['keys.stale', 'keys.served']);
+  expect(r.events.find((e) => e.event === 'keys.served')!.fields).toMatchObject({ source: 'stale' });
+});
+
+test('IAM failing with nothing to fall back on: fails closed, with retries allowed', async () => {
+  const iam = fakeIam(alice, aliceKeys);
+  iam.fail = true;
+  const r = await run('alice', iam);
+  expect(r.out).toBe('');
+  expect(r.factoryCalls).toEqual([{ retry: true }]);
+  expect(r.events.at(-1)).toMatchObject({ level: 'error', event: 'keys.failed_closed' });
+});
+
+test('an entry older than KEYS_MAX_STALE is never served', async () => {
+  const iam = fakeIam(alice, aliceKeys);
+  const t0 = Date.now();
+  await run('alice', iam, { now: t0 });
+  iam.fail = true;
+  const r = await run('alice', iam, { now: t0 + config.keysMaxStaleMs + 1 });
+  expect(r.out).toBe('');
+  expect(r.names).toContain('keys.failed_closed');
+});

@@ -1,0 +1,108 @@
+/**
+ * sync's apply step with fake ports: the order of effects, what one failure leaves behind,
+ * and how the registry follows the accounts.
+ */
+import { applyPlan, usersInPlace, type AccountsPort, type ApplyDeps } from '../../../src/sync/apply';
+import type { Action, Plan, RegistryEntry } from '../../../src/sync/plan';
+import type { Level } from '../../../src/util/log';
+
+function fakes(opts: { failCreate?: Set<string>; appearsAnyway?: Record<string, number> } = {}) {
+  const effects: string[] = [];
+  const users: Record<string, { uid: number }> = {};
+  const registry = new Map<string, RegistryEntry>();
+  const accounts: AccountsPort = {
+    snapshot: async () => ({ users: Object.fromEntries(Object.entries(users).map(([n, u]) => [n, { name: n, uid: u.uid, groups: [] }])) }) as never,
+    createGroup: async (g) => void effects.push(`groupadd ${g}`),
+    createUser: async (user, _iam, uid) => {
+      effects.push(`useradd ${user}`);
+      if (opts.failCreate?.has(user)) {
+        if (opts.appearsAnyway?.[user] !== undefined) users[user] = { uid: opts.appearsAnyway[user]! };
+        throw new Error('useradd: exit 10');
+      }
+      users[user] = { uid: uid ?? 1500 };
+    },
+    addMember: async (u, g) => void effects.push(`add ${u} ${g}`),
+    removeMember: async (u, g) => void effects.push(`remove ${u} ${g}`),
+    removeUser: async (u) => {
+      effects.push(`userdel ${u}`);
+      delete users[u];
+    },
+  };
+  const deps: ApplyDeps = {
+    accounts,
+    registry: { set: (n, e) => void registry.set(n, e), delete: (n) => void registry.delete(n) },
+    writeSudoers: async () => void effects.push('sudoers'),
+    forgetKeys: (u) => void effects.push(`forget ${u}`),
+  };
+  const events: { level: Level; event: string; fields: Record<string, unknown> }[] = [];
+  const log = { log: (level: Level, event: string, fields: Record<string, unknown> = {}) => void events.push({ level, event, fields }) };
+  return { effects, users, registry, deps, events, log };
+}
+
+const plan = (actions: Action[]): Plan => ({
+  actions,
+  notices: [],
+  complete: true,
+  removalsWithheld: false,
+  desired: actions.flatMap((a) => (a.kind === 'create-user' ? [{ iamName: a.iamName, iamUserId: a.iamUserId, localName: a.user, uid: a.uid }] : [])),
+});
+const create = (user: string, uid: number | null = 2000): Action => ({ kind: 'create-user', user, iamName: user.toUpperCase(), iamUserId: `AIDA${user}`, uid, groups: ['iam-synced-users'], reason: 'in ssh-users' });
+
+test('applies every action in order and logs one sync.change each; a sudoers body is not logged', async () => {
+  const f = fakes();
+  const p = plan([
+    { kind: 'create-group', group: 'iam-ssh-sudo', reason: 'sudo group' },
+    create('alice'),
+    { kind: 'add-member', user: 'alice', group: 'iam-ssh-sudo', via: 'usermod', reason: 'in admins' },
+    { kind: 'write-sudoers', content: '%iam-ssh-sudo ALL=(ALL) NOPASSWD:ALL\n', reason: 'rule changed' },
+  ]);
+  const r = await applyPlan(p, f.deps, f.log);
+  expect(f.effects).toEqual(['groupadd iam-ssh-sudo', 'useradd alice', 'add alice iam-ssh-sudo', 'sudoers']);
+  expect(r).toEqual({ failures: 0, created: new Set(['alice']) });
+  expect(f.events.map((e) => e.event)).toEqual(['sync.change', 'sync.change', 'sync.change', 'sync.change']);
+  expect(f.events[3]!.fields).toEqual({ action: 'write-sudoers', reason: 'rule changed' });
+  expect(f.registry.get('alice')).toEqual({ iamName: 'ALICE', iamUserId: 'AIDAalice', uid: 2000 });
+});
+
+test('one failing create is reported, its registry entry dropped, and the others go on', async () => {
+  const f = fakes({ failCreate: new Set(['bob']) });
+  const p = plan([create('bob'), create('carol', 2001)]);
+  const r = await applyPlan(p, f.deps, f.log);
+  expect(r.failures).toBe(1);
+  expect([...r.created]).toEqual(['carol']);
+  expect(f.registry.has('bob')).toBe(false);
+  expect(f.events[0]).toMatchObject({ level: 'error', event: 'sync.change_failed', fields: { user: 'bob', error: 'useradd: exit 10' } });
+  expect(usersInPlace(p, r.created).map((d) => d.localName)).toEqual(['carol']);
+});
+
+test("a create that fails because a killed run's useradd made the same account counts as done", async () => {
+  const f = fakes({ failCreate: new Set(['dave']), appearsAnyway: { dave: 2002 } });
+  const r = await applyPlan(plan([create('dave', 2002)]), f.deps, f.log);
+  expect(r).toEqual({ failures: 0, created: new Set(['dave']) });
+  expect(f.registry.get('dave')!.uid).toBe(2002);
+});
+
+test('with UID_MODE=auto the registry records the UID useradd chose', async () => {
+  const f = fakes();
+  await applyPlan(plan([create('frank', null)]), f.deps, f.log);
+  expect(f.registry.get('frank')!.uid).toBe(1500);
+});
+
+test('a removal deletes the account, then its registry entry and its keys cache entry', async () => {
+  const f = fakes();
+  f.registry.set('gone', { iamName: 'Gone', iamUserId: 'AIDAGONE', uid: 2004 });
+  f.users.gone = { uid: 2004 };
+  await applyPlan(plan([{ kind: 'remove-user', user: 'gone', iamName: 'Gone', keepHome: true, reason: 'left ssh-users' }]), f.deps, f.log);
+  expect(f.effects).toEqual(['userdel gone', 'forget gone']);
+  expect(f.registry.has('gone')).toBe(false);
+});
+
+test('a failed removal keeps the registry entry, so the next run tries again', async () => {
+  const f = fakes();
+  f.registry.set('stuck', { iamName: 'Stuck', iamUserId: 'AIDASTUCK', uid: 2005 });
+  f.deps.accounts.removeUser = async () => { throw new Error('userdel: user stuck is currently used by process 42'); };
+  const r = await applyPlan(plan([{ kind: 'remove-user', user: 'stuck', iamName: 'Stuck', keepHome: true, reason: 'left' }]), f.deps, f.log);
+  expect(r.failures).toBe(1);
+  expect(f.registry.has('stuck')).toBe(true);
+  expect(f.effects).not.toContain('forget stuck');
+});
