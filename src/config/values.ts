@@ -44,19 +44,22 @@ export function absolutePath(v: string): string {
   return v.replace(/\/+$/, '') || '/';
 }
 
-export function url(v: string): string {
-  let u: URL;
+function parseUrl(v: string): URL {
   try {
-    u = new URL(v);
+    return new URL(v);
   } catch {
     throw new Error(`"${v}" is not a URL`);
   }
+}
+
+export function url(v: string): string {
+  const u = parseUrl(v);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`"${v}" is not an http(s) URL`);
   return v.replace(/\/+$/, '');
 }
 
 export function region(v: string): string {
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(v)) throw new Error(`"${v}" is not an AWS region`);
+  if (!isAwsRegion(v)) throw new Error(`"${v}" is not an AWS region`);
   return v;
 }
 
@@ -103,7 +106,7 @@ export function sudoRule(v: string): string {
  * An SSM Parameter Store path such as `/iam-ssh/prod/`: segments of `[A-Za-z0-9_.-]`, at most
  * 15 levels, not under the reserved `/aws` or `/ssm`. Returned with one trailing slash.
  */
-import { isLocalNameSyntax, isIamGroupName } from '../util/validators';
+import { isAwsRegion, isLocalNameSyntax, isIamGroupName } from '../util/validators';
 export function ssmPath(v: string): string {
   const p = v.endsWith('/') ? v : `${v}/`;
   const segments = p.slice(1, -1).split('/');
@@ -126,12 +129,7 @@ export function tagKey(v: string): string {
  * local relay or a test), because the message names users and hosts.
  */
 export function webhookUrl(v: string): string {
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    throw new Error(`"${v}" is not a URL`);
-  }
+  const u = parseUrl(v);
   const loopback = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/i.test(u.hostname);
   if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) throw new Error('the webhook URL must be https (plain http only to a loopback address)');
   if (u.hash) throw new Error('the webhook URL must not carry a #fragment');

@@ -5,6 +5,7 @@
  * on the link-local network or not there at all.
  */
 import { request } from 'node:http';
+import { isAwsRegion } from '../util/validators';
 
 const TOKEN_TTL_SECONDS = 60;
 const MAX_BODY = 64 * 1024;
@@ -92,8 +93,7 @@ export async function readInstanceIdentity(endpoint: string, limits: ImdsLimits)
     return r.body.trim();
   };
   const [id, region] = await Promise.all([text('/latest/meta-data/instance-id'), text('/latest/meta-data/placement/region')]);
-  return { instanceId: INSTANCE_ID.test(id) ? id : null, region: REGION.test(region) ? region : null };
+  return { instanceId: INSTANCE_ID.test(id) ? id : null, region: isAwsRegion(region) ? region : null };
 }
 
 export const INSTANCE_ID = /^i-[0-9a-f]{8,32}$/;
-export const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;

@@ -11,7 +11,8 @@ import { readFileSync, mkdirSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-file';
 import { statePath } from '../state/paths';
 import { parseJsonObject } from '../state/json';
-import { readInstanceIdentity, INSTANCE_ID, REGION } from './imds';
+import { readInstanceIdentity, INSTANCE_ID } from './imds';
+import { isAwsRegion } from '../util/validators';
 
 /** Each request's own limit; the caller's signal bounds the whole read. */
 const IMDS_REQUEST_MS = 1000;
@@ -50,7 +51,7 @@ function readCache(path: string, bootId: string): InstanceIdentity | null {
   try {
     const c = parseJsonObject(readFileSync(path, 'utf8'));
     if (!c || c.bootId !== bootId || typeof c.instanceId !== 'string' || !INSTANCE_ID.test(c.instanceId)) return null;
-    return { instanceId: c.instanceId, region: typeof c.region === 'string' && REGION.test(c.region) ? c.region : null };
+    return { instanceId: c.instanceId, region: typeof c.region === 'string' && isAwsRegion(c.region) ? c.region : null };
   } catch {
     return null;
   }

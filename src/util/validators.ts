@@ -15,6 +15,9 @@ const IAM_KEY_ID = /^[A-Z0-9]{1,128}$/;
 export const SHA256_FINGERPRINT_SOURCE = 'SHA256:[A-Za-z0-9+/]{43}';
 const SHA256_FINGERPRINT = new RegExp(`^${SHA256_FINGERPRINT_SOURCE}$`);
 
+/** An AWS region name (us-east-1, ap-southeast-2, us-gov-west-1). */
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
 /** The longest local name: useradd's limit, and aws-ec2-ssh's. */
 export const LOCAL_NAME_MAX = 32;
 
@@ -22,4 +25,5 @@ export const isIamUserName = (name: string): boolean => IAM_USER_NAME.test(name)
 export const isIamGroupName = (name: string): boolean => IAM_GROUP_NAME.test(name);
 export const isLocalNameSyntax = (name: string): boolean => LOCAL_NAME.test(name);
 export const isIamKeyId = (id: string): boolean => IAM_KEY_ID.test(id);
+export const isAwsRegion = (name: string): boolean => AWS_REGION.test(name);
 export const isSha256Fingerprint = (fp: string): boolean => SHA256_FINGERPRINT.test(fp);
