@@ -3,13 +3,19 @@
  * useradd runs, so an account whose creation was interrupted (kill -9 between useradd's
  * writes) is still recognised as ours and repaired, never mistaken for someone else's.
  */
-import { readFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, readFileSync, mkdirSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-file';
 import { statePath } from '../state/paths';
 import { parseJsonObject } from '../state/json';
 import type { RegistryEntry } from './plan';
 import { isIamUserName, isValidLocalName } from './names';
 import { isMissing } from '../util/errno';
+
+/**
+ * Readable by the keys command's unprivileged user, which answers only for accounts listed
+ * here. It holds no secret: local names, IAM user names and ids, UIDs (as users.json does).
+ */
+const REGISTRY_MODE = 0o644;
 
 export class Registry {
   private readonly file: string;
@@ -39,6 +45,14 @@ export class Registry {
     return out;
   }
 
+  /** A registry written by an older version (0600) becomes readable to the keys command. */
+  makeReadable(): void {
+    try {
+      const st = statSync(this.file);
+      if ((st.mode & 0o777) !== REGISTRY_MODE && st.uid === process.geteuid?.()) chmodSync(this.file, REGISTRY_MODE);
+    } catch { /* absent: nothing to do */ }
+  }
+
   all(): Record<string, RegistryEntry> {
     return { ...this.entries };
   }
@@ -56,6 +70,6 @@ export class Registry {
 
   private save(): void {
     mkdirSync(this.stateDir, { recursive: true, mode: 0o755 });
-    writeFileAtomic(this.file, JSON.stringify({ version: 1, users: this.entries }, null, 1) + '\n', 0o600);
+    writeFileAtomic(this.file, JSON.stringify({ version: 1, users: this.entries }, null, 1) + '\n', REGISTRY_MODE);
   }
 }
