@@ -13,6 +13,7 @@ import { HardDeadline } from '../util/deadline';
 import { callStats, formatCalls } from '../aws/call-stats';
 import type { IamDirectory, IamFactory } from '../aws/iam';
 import { lookupKeys } from './lookup';
+import { checkManagedAccount } from './managed-account';
 
 /**
  * Niceness of a process that waits for another one's IAM round: a tenth of a normal process's
@@ -52,6 +53,7 @@ export async function runKeys(args: KeysArgs, createIam: IamFactory): Promise<vo
       log,
       iam: async ({ retry }) => (iam = await createIam(config, config.cacheDir, { maxAttempts: retry ? 2 : 1 })),
       out: (text) => writeSync(1, text),
+      managedAccount: (name) => checkManagedAccount(name, config),
       // A waiter only polls a file; at the lowest priority it leaves the CPU to the process
       // doing the IAM round, which matters when a burst of logins starts hundreds at once.
       whileWaiting: () => setPriority(WAITER_NICENESS),

@@ -6,7 +6,8 @@
 import type { Config } from '../config/config';
 import type { Logger } from '../util/log';
 import { errText } from '../util/log';
-import { isValidLocalName, checkLocalName, findIamName } from '../sync/names';
+import { isValidLocalName, checkLocalName } from '../sync/names';
+import type { ManagedAccount, ManagedCheck } from './managed-account';
 import { sameFingerprint } from '../util/ssh-key';
 import { readActiveKeys } from './active-keys';
 import { callStats } from '../aws/call-stats';
@@ -26,6 +27,8 @@ export interface LookupDeps {
    */
   iam: (opts: { retry: boolean }) => Promise<IamDirectory>;
   out: (text: string) => void;
+  /** Whether `user` is a local account sync created or adopted, and its IAM identity (./managed-account.ts). */
+  managedAccount: (user: string) => ManagedCheck;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   /** Called once when another process holds the refresh: the waiter leaves the CPU to it. */
@@ -61,6 +64,14 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
     log.log('info', 'keys.refused', { user, reason: 'not in the member list recorded by sync', state: recorded.writtenAt });
     return;
   }
+  // Only an account iam-ssh manages, whatever IAM says: an IAM user named `ubuntu` never
+  // reaches the local `ubuntu`.
+  const managed = deps.managedAccount(user);
+  if (!managed.ok) {
+    log.log('info', 'keys.refused', { user, reason: managed.reason });
+    return;
+  }
+  const account = managed.account;
 
   const cache = new KeysCache(config.cacheDir);
   // Built only when an IAM call is really needed: a name that the cached member list refuses
@@ -123,9 +134,12 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new Error('IAM did not answer within the time budget')), Math.max(0, deadline - now()));
     try {
-      const knownIamName = recorded?.users.find((u) => u.localName === user)?.iamName ?? null;
-      const entry = await refresh(user, scope, getIam, knownIamName, cached?.keys ?? [], ac.signal, deps, now, cache.writable);
-      if (!entry) return; // logged as refused inside
+      const entry = await refresh(account, scope, getIam, cached?.keys ?? [], ac.signal, deps, now, cache.writable);
+      if (!entry) {
+        // No longer authorized: the old entry must not come back as a stale answer in an outage.
+        cache.forget(user);
+        return; // logged as refused inside
+      }
       cache.write(entry);
       serve(entry, 'miss');
     } catch (e) {
@@ -138,32 +152,33 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
   }
 }
 
-/** Reads the user's Active keys from IAM; null when the name maps to no authorized IAM user. */
+/**
+ * Re-checks that the account's IAM user (by its unique id) is still in the authorized groups,
+ * then reads its Active keys; null when it is not. The entry counts as fetched when the member
+ * list was read, so a user taken out of the groups loses access within KEYS_CACHE_TTL of that read.
+ */
 async function refresh(
-  user: string, scope: string, getIam: () => Promise<IamDirectory>, knownIamName: string | null,
+  account: ManagedAccount, scope: string, getIam: () => Promise<IamDirectory>,
   knownKeys: readonly CachedKey[], signal: AbortSignal, deps: LookupDeps, now: () => number, cacheWritable: boolean,
 ): Promise<KeysCacheEntry | null> {
   const { config, log } = deps;
-  let iamName = knownIamName;
-  if (!iamName) {
-    let calls: Record<string, number> = {};
-    let members = readMembers(config.cacheDir, scope, now(), config.keysCacheTtlMs);
-    if (!members) {
-      const iam = await getIam();
-      calls = iam.calls;
-      members = config.authorizedGroups.length === 0 ? await iam.listUsers(signal) : await unionOfGroups(iam, config.authorizedGroups, signal);
-      if (cacheWritable) writeMembers(config.cacheDir, scope, now(), members);
-    }
-    iamName = findIamName(user, members.map((m) => m.userName));
-    if (!iamName) {
-      log.log('info', 'keys.refused', { user, reason: 'no authorized IAM user maps to this name', calls: callStats({ iam: calls }) });
-      return null;
-    }
+  const user = account.localName;
+  let members = readMembers(config.cacheDir, scope, now(), config.keysCacheTtlMs);
+  if (!members) {
+    const iam = await getIam();
+    const users = config.authorizedGroups.length === 0 ? await iam.listUsers(signal) : await unionOfGroups(iam, config.authorizedGroups, signal);
+    members = { fetchedAt: now(), users };
+    if (cacheWritable) writeMembers(config.cacheDir, scope, members.fetchedAt, users);
+  }
+  const member = members.users.find((m) => m.userId === account.iamUserId);
+  if (!member) {
+    log.log('info', 'keys.refused', { user, iamUser: account.iamName, reason: 'the IAM user is no longer in the authorized groups' });
+    return null;
   }
   // Bodies of key ids already in the (stale) entry are reused: IAM never changes a key's body.
-  const { keys, dropped } = await readActiveKeys(await getIam(), iamName, knownKeys, signal);
-  for (const d of dropped) log.log('warn', 'keys.key_dropped', { user, iamUser: iamName, keyId: d.keyId, reason: d.reason });
-  return { version: 1, fetchedAt: now(), localUser: user, iamUser: iamName, scope, keys };
+  const { keys, dropped } = await readActiveKeys(await getIam(), member.userName, knownKeys, signal);
+  for (const d of dropped) log.log('warn', 'keys.key_dropped', { user, iamUser: member.userName, keyId: d.keyId, reason: d.reason });
+  return { version: 1, fetchedAt: members.fetchedAt, localUser: user, iamUser: member.userName, scope, keys };
 }
 
 async function unionOfGroups(iam: IamDirectory, groups: string[], signal: AbortSignal) {

@@ -9,7 +9,8 @@ import { parseJsonObject } from './json';
 import { isIamUserName } from '../sync/names';
 import type { IamUserRef } from '../aws/iam';
 
-export function readMembers(cacheDir: string, scope: string, now: number, ttlMs: number): IamUserRef[] | null {
+/** The cached member list and when it was read from IAM; null when absent, foreign or older than ttlMs. */
+export function readMembers(cacheDir: string, scope: string, now: number, ttlMs: number): { fetchedAt: number; users: IamUserRef[] } | null {
   try {
     const raw = parseJsonObject(readFileSync(cachePath(cacheDir, 'members'), 'utf8'));
     if (!raw || raw.version !== 1 || raw.scope !== scope || typeof raw.fetchedAt !== 'number') return null;
@@ -17,7 +18,7 @@ export function readMembers(cacheDir: string, scope: string, now: number, ttlMs:
     if (age < 0 || age >= ttlMs || !Array.isArray(raw.users)) return null;
     const users = raw.users as IamUserRef[];
     if (!users.every((u) => typeof u?.userName === 'string' && isIamUserName(u.userName) && typeof u.userId === 'string')) return null;
-    return users;
+    return { fetchedAt: raw.fetchedAt, users };
   } catch {
     return null;
   }

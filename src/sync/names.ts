@@ -72,8 +72,3 @@ export function mapIamNames(iamNames: Iterable<string>): NameMapping {
   }
   return { byLocal, skipped };
 }
-
-/** Finds the IAM name behind a local name among known IAM names; null when none or ambiguous. */
-export function findIamName(localName: string, iamNames: Iterable<string>): string | null {
-  return mapIamNames(iamNames).byLocal.get(localName) ?? null;
-}

@@ -1,15 +1,20 @@
 /**
  * The built dist/iam-ssh `keys` against moto's IAM, through a counting/faulting proxy.
- * Credentials come from the environment, as the standard AWS chain allows in tests.
+ * Credentials come from the environment, as the standard AWS chain allows in tests. `keys`
+ * answers only for accounts sync created, so each test runs in a private mount namespace where
+ * a real `iam-ssh sync` made them; most tests then drop sync's member record (users.json) to
+ * exercise the path of a host whose record is missing or out of date.
  */
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
+import { AddUserToGroupCommand, CreateUserCommand, UploadSSHPublicKeyCommand } from '@aws-sdk/client-iam';
 import { Moto, TEST_CREDENTIALS, freePort } from '../helpers/moto';
 import { IamProxy } from '../helpers/iam-proxy';
 import { run, requireBinary, events, type RunResult } from '../helpers/run';
 import { makeClientKey, type ClientKey } from '../helpers/sshd';
+import { MountNamespace, rootSuite } from '../helpers/namespace';
 
 const bin = requireBinary();
 let moto: Moto;
@@ -20,6 +25,7 @@ let keyB: ClientKey;
 let keyC: ClientKey;
 let ids: Record<string, string[]>;
 let keyDir: string;
+let ns: MountNamespace;
 
 const env = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey };
 
@@ -31,13 +37,23 @@ function writeConfig(lines: Record<string, string>, name = 'iam-ssh.conf'): stri
 }
 
 function keys(config: string, user: string, fp?: string): Promise<RunResult> {
-  return run(bin, ['--config', config, 'keys', user, ...(fp ? [fp] : [])], { env });
+  return ns.exec(bin, ['--config', config, 'keys', user, ...(fp ? [fp] : [])], { env });
+}
+
+/** The config, and the accounts a real sync makes from it; sync's member record is dropped unless kept. */
+async function managed(lines: Record<string, string>, opts: { keepRecord?: boolean } = {}): Promise<string> {
+  const cfg = writeConfig(lines);
+  await ns.must(bin, ['--config', cfg, 'sync'], { env });
+  if (!opts.keepRecord) rmSync(join(dir, 'state', 'users.json'));
+  proxy.resetCounts();
+  return cfg;
 }
 
 function cacheFile(user: string): string {
   return join(dir, 'cache', 'keys', `${user}.json`);
 }
 
+rootSuite('keys against IAM', () => {
 beforeAll(async () => {
   moto = await Moto.start();
   proxy = await IamProxy.start(moto.url);
@@ -54,6 +70,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
+  ns = await MountNamespace.create();
   await moto.reset();
   proxy.rules = [];
   dir = mkdtempSync(join(tmpdir(), 'iam-ssh-it-'));
@@ -78,10 +95,13 @@ beforeEach(async () => {
   proxy.resetCounts();
 });
 
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  await ns?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 test('prints the Active keys of an authorized member, one canonical line each, and caches them 0600', async () => {
-  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users,admins' });
+  const cfg = await managed({ IAM_AUTHORIZED_GROUPS: 'ssh-users,admins' });
   const r = await keys(cfg, 'alice.smith');
   expect(r.code).toBe(0);
   expect(r.stdout).toBe(`${keyA.publicLine}\n${keyB.publicLine}\n`);
@@ -96,7 +116,7 @@ test('prints the Active keys of an authorized member, one canonical line each, a
 });
 
 test('drops key bodies with options, a second line or garbage, and logs each', async () => {
-  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  const cfg = await managed({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
   const r = await keys(cfg, 'eve');
   expect(r.code).toBe(0);
   expect(r.stdout).toBe(`${keyC.publicLine}\n`);
@@ -104,7 +124,7 @@ test('drops key bodies with options, a second line or garbage, and logs each', a
 });
 
 test('non-members, unknown and hostile names get nothing, exit 0', async () => {
-  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  const cfg = await managed({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
   for (const user of ['mallory', 'carol.plus.ops.at.corp.example', 'nobody-here', 'root', '../../etc/passwd', 'a\nb', 'Alice.Smith', '-rf']) {
     const r = await keys(cfg, user);
     expect(r.code).toBe(0);
@@ -113,15 +133,34 @@ test('non-members, unknown and hostile names get nothing, exit 0', async () => {
   expect(existsSync(join(dir, 'cache', 'keys', '..', '..', 'etc'))).toBe(false);
 });
 
+test('an IAM user named like an existing local account gets no keys for it, before or after a sync', async () => {
+  await ns.must('useradd', ['--create-home', '--groups', 'sudo', 'ubuntu']);
+  const iam = moto.iam();
+  await iam.send(new CreateUserCommand({ UserName: 'ubuntu' }));
+  await iam.send(new AddUserToGroupCommand({ GroupName: 'ssh-users', UserName: 'ubuntu' }));
+  await iam.send(new UploadSSHPublicKeyCommand({ UserName: 'ubuntu', SSHPublicKeyBody: keyA.publicLine }));
+  iam.destroy();
+  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  const before = await keys(cfg, 'ubuntu');
+  expect(before.stdout).toBe('');
+  expect(events(before.stderr, 'keys.refused')[0]!.reason).toBe('not an account iam-ssh created or adopted');
+  expect(proxy.total()).toBe(0);
+  await ns.must(bin, ['--config', cfg, 'sync'], { env });
+  rmSync(join(dir, 'state', 'users.json'));
+  const after = await keys(cfg, 'ubuntu');
+  expect(after.stdout).toBe('');
+  expect((await keys(cfg, 'alice.smith')).stdout).toBe(`${keyA.publicLine}\n${keyB.publicLine}\n`);
+});
+
 test('empty IAM_AUTHORIZED_GROUPS authorizes every IAM user (ListUsers)', async () => {
-  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: '' });
+  const cfg = await managed({ IAM_AUTHORIZED_GROUPS: '' });
   const r = await keys(cfg, 'mallory');
   expect(r.stdout).toBe(`${keyA.publicLine}\n`);
   expect(proxy.counts.ListUsers).toBe(1);
 });
 
 test('a cache hit makes no IAM call; a sync-recorded member list refuses others without IAM', async () => {
-  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  const cfg = await managed({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
   await keys(cfg, 'alice.smith');
   const before = proxy.total();
   expect(before).toBeGreaterThan(0);
@@ -132,7 +171,6 @@ test('a cache hit makes no IAM call; a sync-recorded member list refuses others 
 
   // A member list recorded by sync, in the same scope as the config.
   const scope = JSON.stringify({ g: ['ssh-users'], e: proxy.url });
-  mkdirSync(join(dir, 'state'));
   writeFileSync(join(dir, 'state', 'users.json'), JSON.stringify({
     version: 1, writtenAt: new Date().toISOString(), scope,
     users: [{ iamName: 'Alice.Smith', localName: 'alice.smith', uid: 200123, iamUserId: 'AIDA1' }],
@@ -144,7 +182,7 @@ test('a cache hit makes no IAM call; a sync-recorded member list refuses others 
 });
 
 test('with a fingerprint, prints only that key and names its IAM key id', async () => {
-  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  const cfg = await managed({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
   const fp = (await run('ssh-keygen', ['-lf', `${keyB.path}.pub`])).stdout.split(' ')[1]!;
   const r = await keys(cfg, 'alice.smith', fp);
   expect(r.stdout).toBe(`${keyB.publicLine}\n`);
@@ -152,7 +190,7 @@ test('with a fingerprint, prints only that key and names its IAM key id', async 
 });
 
 test('IAM failing: serves the stale entry within KEYS_MAX_STALE, then fails closed', async () => {
-  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users', KEYS_CACHE_TTL: '60', KEYS_MAX_STALE: '1h' });
+  const cfg = await managed({ IAM_AUTHORIZED_GROUPS: 'ssh-users', KEYS_CACHE_TTL: '60', KEYS_MAX_STALE: '1h' });
   await keys(cfg, 'alice.smith');
   const age = (ms: number) => {
     const entry = JSON.parse(readFileSync(cacheFile('alice.smith'), 'utf8'));
@@ -180,7 +218,7 @@ test('IAM failing: serves the stale entry within KEYS_MAX_STALE, then fails clos
 });
 
 test('a corrupt or tampered cache entry is ignored, not trusted', async () => {
-  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  const cfg = await managed({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
   await keys(cfg, 'alice.smith');
   const entry = JSON.parse(readFileSync(cacheFile('alice.smith'), 'utf8'));
   entry.keys[0].line = `command="/bin/sh" ${entry.keys[0].line}`;
@@ -205,6 +243,7 @@ describe('unreachable or hanging IAM', () => {
   });
 
   test('a closed port fails closed at once with no output', async () => {
+    await managed({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
     const port = await freePort();
     const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users', AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` });
     const r = await keys(cfg, 'alice.smith');
@@ -214,6 +253,7 @@ describe('unreachable or hanging IAM', () => {
   });
 
   test('a server that never answers is cut off by the time budget', async () => {
+    await managed({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
     const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users', AWS_ENDPOINT_URL: `http://127.0.0.1:${holePort}`, KEYS_TIMEOUT: '1500ms', IAM_REQUEST_TIMEOUT: '10s' });
     const r = await keys(cfg, 'alice.smith');
     expect(r.code).toBe(0);
@@ -224,7 +264,7 @@ describe('unreachable or hanging IAM', () => {
 });
 
 test('many concurrent processes for one user make one IAM round between them', async () => {
-  const cfg = writeConfig({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  const cfg = await managed({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
   const results = await Promise.all(Array.from({ length: 20 }, () => keys(cfg, 'alice.smith')));
   for (const r of results) expect(r.stdout).toBe(`${keyA.publicLine}\n${keyB.publicLine}\n`);
   expect(proxy.counts.ListSSHPublicKeys).toBe(1);
@@ -245,4 +285,5 @@ test('config problems fail closed with a message naming the file and line', asyn
   expect(events(rr.stderr, 'keys.failed_closed')[0]!.error).toMatch(/role\.conf:\d+: ASSUMEROLE/);
   const missing = await keys(join(dir, 'nope.conf'), 'alice.smith');
   expect(events(missing.stderr, 'keys.failed_closed')[0]!.error).toMatch(/not found/);
+});
 });

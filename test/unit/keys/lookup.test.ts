@@ -48,6 +48,10 @@ function fakeIam(members: Record<string, string>, keys: Record<string, IamKeyBod
   return iam;
 }
 
+/** Local accounts sync created (name -> IAM user id), as the registry, passwd and marker group say. */
+let managed: Record<string, { iamName: string; iamUserId: string }>;
+beforeEach(() => (managed = { alice: { iamName: 'Alice', iamUserId: 'AIDAALICE' } }));
+
 function run(user: string, iam: FakeIam, opts: { fingerprint?: string; now?: number } = {}) {
   const out: string[] = [];
   const events: { level: Level; event: string; fields: Record<string, unknown> }[] = [];
@@ -57,6 +61,10 @@ function run(user: string, iam: FakeIam, opts: { fingerprint?: string; now?: num
     log: { log: (level, event, fields = {}) => void events.push({ level, event, fields }) },
     iam: async (o) => (factoryCalls.push(o), iam),
     out: (text) => void out.push(text),
+    managedAccount: (name) => {
+      const m = managed[name];
+      return m ? { ok: true, account: { localName: name, uid: 2000, ...m } } : { ok: false, reason: 'not an account iam-ssh created or adopted' };
+    },
     now: () => opts.now ?? Date.now(),
     sleep: async () => {},
   };
@@ -107,11 +115,46 @@ test("a name outside sync's recorded member list is refused without IAM", async 
   expect(r.events[0]!.fields).toMatchObject({ reason: 'not in the member list recorded by sync' });
 });
 
-test('a name no authorized IAM user maps to is refused after one member read, which is cached', async () => {
+test('an existing local account iam-ssh does not manage gets no keys, even when an IAM user of that name is authorized', async () => {
+  const iam = fakeIam({ ubuntu: 'AIDAUBUNTU' }, { ubuntu: [{ id: 'APKAU', status: 'Active', body: keyA }] });
+  const r = await run('ubuntu', iam);
+  expect(r.out).toBe('');
+  expect(r.factoryCalls).toEqual([]);
+  expect(r.events).toEqual([expect.objectContaining({ event: 'keys.refused', fields: { user: 'ubuntu', reason: 'not an account iam-ssh created or adopted' } })]);
+});
+
+test('a miss re-checks membership: a user taken out of the authorized groups gets nothing, and the old entry is dropped', async () => {
+  const members: Record<string, string> = { ...alice };
+  const iam = fakeIam(members, aliceKeys);
+  const t0 = Date.now();
+  expect((await run('alice', iam, { now: t0 })).out).toBe(`${keyA}\n${keyB}\n`);
+  delete members.Alice;
+  const later = t0 + config.keysCacheTtlMs + 1;
+  const r = await run('alice', iam, { now: later });
+  expect(r.out).toBe('');
+  expect(r.events.at(-1)).toMatchObject({ event: 'keys.refused', fields: { reason: 'the IAM user is no longer in the authorized groups' } });
+  // An IAM outage afterwards does not bring the removed user's keys back as a stale answer.
+  iam.fail = true;
+  expect((await run('alice', iam, { now: later + 1 })).out).toBe('');
+});
+
+test('an IAM user deleted and re-created under the same name (a new user id) is not the registered one', async () => {
+  const iam = fakeIam({ Alice: 'AIDANEWALICE' }, aliceKeys);
+  const r = await run('alice', iam);
+  expect(r.out).toBe('');
+  expect(r.names).toEqual(['keys.refused']);
+});
+
+test('a fresh entry counts from the member read it was checked against', async () => {
   const iam = fakeIam(alice, aliceKeys);
-  expect((await run('mallory', iam)).out).toBe('');
-  expect((await run('eve', iam)).out).toBe('');
-  expect(iam.calls).toEqual({ GetGroup: 1 });
+  const t0 = Date.now();
+  await run('bob-unmanaged', iam, { now: t0 }); // refused: no IAM at all
+  await run('alice', iam, { now: t0 });
+  const calls = { ...iam.calls };
+  // Within the TTL of the member read: a hit. Just past it: a refresh with a new member read.
+  expect((await run('alice', iam, { now: t0 + config.keysCacheTtlMs - 1 })).factoryCalls).toEqual([]);
+  await run('alice', iam, { now: t0 + config.keysCacheTtlMs + 1 });
+  expect(iam.calls.GetGroup).toBe(calls.GetGroup! + 1);
 });
 
 test('IAM failing with a usable stale entry: the stale keys are served, after one try only', async () => {

@@ -1,5 +1,5 @@
 import {
-  toLocalName, checkLocalName, isValidLocalName, isIamUserName, mapIamNames, findIamName, LOCAL_NAME_MAX,
+  toLocalName, checkLocalName, isValidLocalName, isIamUserName, mapIamNames, LOCAL_NAME_MAX,
 } from '../../../src/sync/names';
 
 describe('toLocalName', () => {
@@ -168,36 +168,5 @@ describe('mapIamNames: the tricky-name table', () => {
 
   test('empty input', () => {
     expect(mapIamNames([])).toEqual({ byLocal: new Map(), skipped: [] });
-  });
-});
-
-describe('findIamName', () => {
-  const known = ['Alice.Smith', 'Carol+ops@corp.example', 'Bob', 'bob', 'bobby', 'Root', '1x'];
-
-  test('finds the IAM name behind a local name', () => {
-    expect(findIamName('alice.smith', known)).toBe('Alice.Smith');
-    expect(findIamName('carol.plus.ops.at.corp.example', known)).toBe('Carol+ops@corp.example');
-    expect(findIamName('bobby', known)).toBe('bobby');
-  });
-
-  test('null when ambiguous', () => {
-    expect(findIamName('bob', known)).toBeNull();
-  });
-
-  test('null when unknown, reserved or invalid', () => {
-    expect(findIamName('dave', known)).toBeNull();
-    expect(findIamName('root', known)).toBeNull();
-    expect(findIamName('1x', known)).toBeNull();
-    expect(findIamName('', known)).toBeNull();
-  });
-
-  test('is not a string transform: the local name itself is not looked up as an IAM name', () => {
-    // "Alice.Smith" is not a local name; only its mapping "alice.smith" is
-    expect(findIamName('Alice.Smith', known)).toBeNull();
-    expect(findIamName('carol+ops@corp.example', known)).toBeNull();
-  });
-
-  test('a duplicated IAM name is still found', () => {
-    expect(findIamName('dave', ['Dave', 'Dave'])).toBe('Dave');
   });
 });
