@@ -1,4 +1,6 @@
 /** Value parsers for config keys. Each throws a plain Error whose message becomes `file:line: KEY: message`. */
+import { isAwsRegion, isLocalNameSyntax, isIamGroupName } from '../util/validators';
+import { parseSudoRule } from './sudo-rule';
 
 export function list(v: string): string[] {
   return v
@@ -96,17 +98,13 @@ export function oneOf<T extends string>(v: string, allowed: readonly T[]): T {
   return v as T;
 }
 
-/** The right-hand side of a sudoers rule for a group; one line, no comment or include tricks. */
-export function sudoRule(v: string): string {
-  if (!/^[A-Za-z0-9_=(),:!*/ .@-]+$/.test(v) || !v.includes('=')) throw new Error(`"${v}" is not a sudoers rule like ALL=(ALL) NOPASSWD:ALL`);
-  return v.trim();
-}
+/** The right-hand side of the sudo group's sudoers line, in canonical form (see ./sudo-rule.ts). */
+export const sudoRule = parseSudoRule;
 
 /**
  * An SSM Parameter Store path such as `/iam-ssh/prod/`: segments of `[A-Za-z0-9_.-]`, at most
  * 15 levels, not under the reserved `/aws` or `/ssm`. Returned with one trailing slash.
  */
-import { isAwsRegion, isLocalNameSyntax, isIamGroupName } from '../util/validators';
 export function ssmPath(v: string): string {
   const p = v.endsWith('/') ? v : `${v}/`;
   const segments = p.slice(1, -1).split('/');
