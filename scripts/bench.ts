@@ -7,6 +7,8 @@
  * The rows are measured in PASSES rounds of RUNS/PASSES runs each and the samples pooled, so
  * that a change in machine load during the run weighs on every row alike.
  */
+import { spawnSync } from 'node:child_process';
+import { GetUserCommand } from '@aws-sdk/client-iam';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +104,49 @@ async function bounded(p: Promise<unknown>, ms = 5000): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * `keys` answers only for an account sync created, so the bench runs in a private mount
+ * namespace (an overlay over /etc, a tmpfs over /home) where it creates one; the host's /etc is
+ * not changed. Every process the bench times starts directly inside it, floors included.
+ */
+const NAMESPACE_SETUP = `
+set -e
+mount -t tmpfs -o mode=0700 iam-ssh-bench "$1"
+mkdir "$1/upper" "$1/work"
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/upper,workdir=$1/work" /etc
+mount -t tmpfs -o mode=0755 home /home
+shift
+exec "$@"
+`;
+
+function runInPrivateNamespace(): number {
+  const scratch = mkdtempSync(join(tmpdir(), 'iam-ssh-bench-ns-'));
+  try {
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', NAMESPACE_SETUP, 'bench', scratch, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+      stdio: 'inherit', env: { ...process.env, IAM_SSH_BENCH_NAMESPACE: '1' },
+    });
+    return r.status ?? 1;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The local account, marker group and registry entries sync would have made for the IAM user. */
+async function makeManagedAccount(moto: Moto, stateDirs: string[]): Promise<void> {
+  const iam = moto.iam();
+  const userId = (await iam.send(new GetUserCommand({ UserName: 'Alice.Smith' }))).User!.UserId!;
+  iam.destroy();
+  for (const [cmd, args] of [['groupadd', ['iam-synced-users']], ['useradd', ['--user-group', '--no-create-home', '--groups', 'iam-synced-users', 'alice.smith']]] as const) {
+    const r = await run(cmd, [...args]);
+    must(r.code === 0, cmd, r);
+  }
+  const uid = Number((await run('id', ['-u', 'alice.smith'])).stdout.trim());
+  for (const d of stateDirs) {
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'registry.json'), JSON.stringify({ version: 1, users: { 'alice.smith': { iamName: 'Alice.Smith', iamUserId: userId, uid } } }), { mode: 0o644 });
+  }
+}
+
 async function main(): Promise<void> {
   const bin = requireBinary();
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -151,7 +196,7 @@ async function main(): Promise<void> {
     version: 1, writtenAt: new Date().toISOString(), scope: authScope({ authorizedGroups: ['ssh-users'], awsEndpointUrl: proxy.url, assumeRole: null }),
     users: [{ iamName: 'Alice.Smith', localName: 'alice.smith', uid: 200001, iamUserId: 'AIDAEXAMPLE1' }],
   };
-  mkdirSync(join(dir, 'state'));
+  await makeManagedAccount(moto, [join(dir, 'state'), join(dir, 'no-state')]);
   writeFileSync(syncStatePath(join(dir, 'state')), JSON.stringify(state));
 
   // The file KEYS_MODE=file makes sync write for this user: what sshd reads instead of running keys.
@@ -250,6 +295,7 @@ process.once('SIGINT', () => {
   interrupted = true;
   void cleanup().finally(() => process.exit(130));
 });
+if (process.env.IAM_SSH_BENCH_NAMESPACE !== '1') process.exit(runInPrivateNamespace());
 main().then(
   () => cleanup(),
   async (e: unknown) => {
