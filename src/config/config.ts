@@ -6,6 +6,9 @@ import * as v from './values';
 import { ConfigError } from './parse';
 import { DEFAULT_KEYS_FILE_DIR } from '../keys/file-mode';
 
+/** aws-ec2-ssh's deprecated name of SUDOERS_GROUPS, read as its fallback. */
+export const LEGACY_SUDOERS_KEY = 'SUDOERSGROUP';
+
 export interface Config {
   /** The file the settings came from, or null when none was found. */
   file: string | null;
@@ -35,6 +38,8 @@ export interface Config {
   localGroups: string[];
   /** IAM group -> local groups its members join. */
   groupMap: Record<string, string[]>;
+  /** Privileged groups (./privileged.ts) the local file lets synced users join. */
+  allowPrivilegedGroups: string[];
   useraddProgram: string;
   useraddArgs: string[];
   userdelProgram: string;
@@ -77,6 +82,9 @@ const KEYS: Record<string, { field: keyof Config; parse: (value: string) => unkn
 function key<K extends keyof Config>(name: string, field: K, parse: NonNullable<Spec[K]>): void {
   KEYS[name] = { field, parse };
 }
+const SECOND = 1000;
+const DAY = 86_400_000;
+const sudoersGroups = (s: string) => (s.trim() === '' ? null : s.trim() === '##ALL##' ? ('all' as const) : v.iamGroups(s));
 key('IAM_AUTHORIZED_GROUPS', 'authorizedGroups', v.iamGroups);
 key('SSM_CONFIG_PATH', 'ssmConfigPath', (s) => (s === '' ? null : v.ssmPath(s)));
 key('IAM_AUTHORIZED_GROUPS_TAG', 'authorizedGroupsTag', (s) => (s === '' ? null : v.tagKey(s)));
@@ -87,14 +95,19 @@ key('AWS_REGION', 'awsRegion', v.region);
 key('AWS_ENDPOINT_URL', 'awsEndpointUrl', (s) => (s === '' ? null : v.url(s)));
 key('STATE_DIR', 'stateDir', v.absolutePath);
 key('CACHE_DIR', 'cacheDir', v.absolutePath);
-key('KEYS_CACHE_TTL', 'keysCacheTtlMs', v.duration);
-key('KEYS_MAX_STALE', 'keysMaxStaleMs', v.duration);
-key('KEYS_TIMEOUT', 'keysTimeoutMs', v.duration);
-key('IAM_REQUEST_TIMEOUT', 'iamRequestTimeoutMs', v.duration);
-key('SUDOERS_GROUPS', 'sudoersGroups', (s) => (s.trim() === '' ? null : s.trim() === '##ALL##' ? 'all' : v.iamGroups(s)));
+// Bounds: a revoked key must stop working within a day (TTL) or a week (IAM down); sshd waits
+// on KEYS_TIMEOUT, so it stays well under LoginGraceTime; none may overflow a Node timer.
+key('KEYS_CACHE_TTL', 'keysCacheTtlMs', v.durationIn(0, DAY));
+key('KEYS_MAX_STALE', 'keysMaxStaleMs', v.durationIn(0, 7 * DAY));
+key('KEYS_TIMEOUT', 'keysTimeoutMs', v.durationIn(500, 30 * SECOND));
+key('IAM_REQUEST_TIMEOUT', 'iamRequestTimeoutMs', v.durationIn(100, 60 * SECOND));
+key('SUDOERS_GROUPS', 'sudoersGroups', sudoersGroups);
+/** aws-ec2-ssh's deprecated single-group key: the fallback of SUDOERS_GROUPS (see ./layers.ts). */
+key(LEGACY_SUDOERS_KEY, 'sudoersGroups', sudoersGroups);
 key('LOCAL_MARKER_GROUP', 'localMarkerGroup', v.localGroup);
-key('LOCAL_GROUPS', 'localGroups', (s) => v.list(s).map(v.localGroup));
+key('LOCAL_GROUPS', 'localGroups', v.localGroups);
 key('GROUP_MAP', 'groupMap', v.groupMap);
+key('ALLOW_PRIVILEGED_GROUPS', 'allowPrivilegedGroups', v.localGroups);
 key('USERADD_PROGRAM', 'useraddProgram', v.absolutePath);
 key('USERADD_ARGS', 'useraddArgs', v.args);
 key('USERDEL_PROGRAM', 'userdelProgram', v.absolutePath);
@@ -104,7 +117,7 @@ key('DONOTSYNC', 'doNotSync', v.bool);
 key('UID_MODE', 'uidMode', (s) => v.oneOf(s, ['hash', 'auto'] as const));
 key('UID_MIN', 'uidMin', v.integer(1000, 2 ** 31 - 1));
 key('UID_MAX', 'uidMax', v.integer(1000, 2 ** 31 - 1));
-key('MAX_REMOVALS', 'maxRemovals', v.integer(0, 1_000_000));
+key('MAX_REMOVALS', 'maxRemovals', v.integer(0, 100_000));
 key('SUDO_LOCAL_GROUP', 'sudoLocalGroup', v.localGroup);
 key('SUDO_RULE', 'sudoRule', v.sudoRule);
 key('SUDOERS_FILE', 'sudoersFile', v.absolutePath);
@@ -117,14 +130,8 @@ key('NOTIFY_GROUPS', 'notifyGroups', (s) => (s.trim() === '##ALL##' ? 'all' : v.
 key('NOTIFY_IGNORE_USERS', 'notifyIgnoreUsers', v.localUsers);
 key('NOTIFY_WEBHOOK_URL', 'notifyWebhookUrl', (s) => (s === '' ? null : v.webhookUrl(s)));
 key('NOTIFY_EMAIL', 'notifyEmail', v.emailAddresses);
-key('NOTIFY_TIMEOUT', 'notifyTimeoutMs', v.duration);
+key('NOTIFY_TIMEOUT', 'notifyTimeoutMs', v.durationIn(500, 30 * SECOND));
 key('SENDMAIL_PROGRAM', 'sendmailProgram', v.absolutePath);
-
-/**
- * Keys of aws-ec2-ssh's file that a later command of ours reads; accepted without a warning
- * so that the predecessor's config file is read as it is.
- */
-const LATER_KEYS = new Set<string>([]);
 
 export function defaults(): Config {
   return {
@@ -147,6 +154,7 @@ export function defaults(): Config {
     localMarkerGroup: 'iam-synced-users',
     localGroups: [],
     groupMap: {},
+    allowPrivilegedGroups: [],
     useraddProgram: '/usr/sbin/useradd',
     useraddArgs: ['--user-group', '--create-home', '--shell', '/bin/bash'],
     userdelProgram: '/usr/sbin/userdel',
@@ -180,27 +188,57 @@ export interface BuildResult {
 }
 
 export function isKnownKey(name: string): boolean {
-  return Object.hasOwn(KEYS, name) || LATER_KEYS.has(name);
+  return Object.hasOwn(KEYS, name);
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) between two strings. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 /**
- * Sets one key's value; throws ConfigError naming where the value came from (`where`, and
- * `line` for a file). Returns false for an unknown key, which the caller reports.
+ * The known key nearest to an unknown name, when it is within `maxEdits` (default: a third
+ * of the name, at least 2), ignoring case; the deprecated key is never suggested.
  */
-export function applyEntry(config: Config, name: string, value: string, where: string, line: number | null): boolean {
+export function nearestKey(name: string, maxEdits = Math.max(2, Math.floor(name.length / 3))): string | null {
+  let best: string | null = null;
+  let bestDistance = maxEdits + 1;
+  for (const k of Object.keys(KEYS)) {
+    if (k === LEGACY_SUDOERS_KEY) continue;
+    const dist = editDistance(name.toUpperCase(), k);
+    if (dist < bestDistance) [best, bestDistance] = [k, dist];
+  }
+  return best;
+}
+
+/** `unknown key X` and, when one is near, the key probably meant. */
+export function unknownKeyMessage(name: string, suggestion: string | null): string {
+  return `unknown key ${name}${suggestion ? `; did you mean ${suggestion}?` : ''}`;
+}
+
+/** Sets one key's value; throws ConfigError naming where the value came from (`where`, and `line` for a file). */
+export function applyEntry(config: Config, name: string, value: string, where: string, line: number | null): void {
   const spec = Object.hasOwn(KEYS, name) ? KEYS[name] : undefined;
-  if (!spec) return LATER_KEYS.has(name);
+  if (!spec) throw new ConfigError(where, line, unknownKeyMessage(name, nearestKey(name)));
   try {
     (config as unknown as Record<string, unknown>)[spec.field] = spec.parse(value);
   } catch (err) {
     throw new ConfigError(where, line, `${name}: ${(err as Error).message}`);
   }
-  return true;
 }
 
 /** Rules across keys, checked once after every layer is applied. */
 export function checkConfig(c: Config, file: string): void {
-  if (c.keysTimeoutMs < 500) throw new ConfigError(file, null, 'KEYS_TIMEOUT must be at least 500ms');
   if (c.uidMin > c.uidMax) throw new ConfigError(file, null, 'UID_MIN must not be above UID_MAX');
   // aws-ec2-ssh asked for home removal through USERDEL_ARGS; honour it, but only when explicit.
   const wantsRemove = (a: string) => a === '--remove' || /^-[a-zA-Z]*r[a-zA-Z]*$/.test(a);
@@ -211,5 +249,6 @@ export function checkConfig(c: Config, file: string): void {
       .filter((a) => a !== '' && a !== '-');
   }
   if (c.keysMaxStaleMs < c.keysCacheTtlMs) throw new ConfigError(file, null, 'KEYS_MAX_STALE must not be shorter than KEYS_CACHE_TTL');
-  if (c.notifyTimeoutMs < 500 || c.notifyTimeoutMs > 30_000) throw new ConfigError(file, null, 'NOTIFY_TIMEOUT must be between 500ms and 30s');
+  // Every synced user joins the marker group: as the sudo group, it would give them all sudo.
+  if (c.localMarkerGroup === c.sudoLocalGroup) throw new ConfigError(file, null, 'LOCAL_MARKER_GROUP and SUDO_LOCAL_GROUP must be different groups');
 }

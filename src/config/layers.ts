@@ -3,8 +3,9 @@
  * Store < instance tags < command-line flags. This module is the one place that orders them,
  * maps SSM parameter names and tag values to keys, and decides what each source may set.
  */
-import { applyEntry, checkConfig, defaults, isKnownKey, type BuildResult, type Config } from './config';
+import { applyEntry, checkConfig, defaults, isKnownKey, nearestKey, unknownKeyMessage, LEGACY_SUDOERS_KEY, type BuildResult, type Config } from './config';
 import { ConfigError, type ConfigEntry } from './parse';
+import { PRIVILEGED_GROUPS } from './privileged';
 
 export type LayerKind = 'file' | 'ssm' | 'tags' | 'flags';
 
@@ -43,22 +44,81 @@ export const SSM_SETTABLE: ReadonlySet<string> = new Set([
 
 const where = (e: LayerEntry) => (e.line === null ? e.source : `${e.source}:${e.line}`);
 
+export interface BuildOptions {
+  /** Further privileged groups: those the host's sudoers names (group -> the file), read by sync. */
+  privileged?: ReadonlyMap<string, string>;
+}
+
+type SetBy = Map<string, { entry: LayerEntry; kind: LayerKind }>;
+
 /** Applies the layers in order over the defaults; throws ConfigError naming the source of a bad value. */
-export function buildLayered(layers: ConfigLayer[]): BuildResult {
+export function buildLayered(layers: ConfigLayer[], opts: BuildOptions = {}): BuildResult {
   const config: Config = defaults();
   const warnings: string[] = [];
+  const setBy: SetBy = new Map();
   for (const layer of layers) {
     if (layer.kind === 'file') config.file = layer.file ?? null;
+    let legacy: LayerEntry | null = null;
+    let sudoersGroups: LayerEntry | null = null;
     for (const e of layer.entries) {
-      if (layer.kind === 'ssm' && isKnownKey(e.key) && !SSM_SETTABLE.has(e.key)) {
+      if (!isKnownKey(e.key)) {
+        // A typo in the file is the host's to fix: refused. SSM serves a fleet that may run a
+        // newer version with keys this one lacks, so there only a near miss of a known key is.
+        const near = nearestKey(e.key, layer.kind === 'ssm' ? 2 : undefined);
+        if (layer.kind !== 'ssm' || near !== null) throw new ConfigError(e.source, e.line, unknownKeyMessage(e.key, near));
+        warnings.push(`${where(e)}: unknown key ${e.key} ignored`);
+        continue;
+      }
+      if (layer.kind === 'ssm' && !SSM_SETTABLE.has(e.key)) {
         warnings.push(`${where(e)}: ${e.key} can only be set in the local config file; ignored`);
         continue;
       }
-      if (!applyEntry(config, e.key, e.value, e.source, e.line)) warnings.push(`${where(e)}: unknown key ${e.key} ignored`);
+      if (e.key === LEGACY_SUDOERS_KEY) {
+        legacy = e;
+        continue;
+      }
+      if (e.key === 'SUDOERS_GROUPS') sudoersGroups = e;
+      applyEntry(config, e.key, e.value, e.source, e.line);
+      setBy.set(e.key, { entry: e, kind: layer.kind });
     }
+    // aws-ec2-ssh: `: ${SUDOERS_GROUPS:="${SUDOERSGROUP}"}`, the old key when the new one is unset or empty.
+    if (legacy && (sudoersGroups === null || sudoersGroups.value.trim() === '')) {
+      applyEntry(config, LEGACY_SUDOERS_KEY, legacy.value, legacy.source, legacy.line);
+      warnings.push(`${where(legacy)}: ${LEGACY_SUDOERS_KEY} is deprecated; read as SUDOERS_GROUPS (rename it)`);
+    } else if (legacy) warnings.push(`${where(legacy)}: ${LEGACY_SUDOERS_KEY} is deprecated and ignored: SUDOERS_GROUPS is set`);
   }
   checkConfig(config, config.file ?? '(config)');
+  checkPrivilegedGroups(config, setBy, opts.privileged ?? new Map());
   return { config, warnings };
+}
+
+/** Why a group is privileged, or null. */
+function privilege(c: Config, group: string, host: ReadonlyMap<string, string>): string | null {
+  if (group === c.sudoLocalGroup) return 'SUDO_LOCAL_GROUP: the sudoers line iam-ssh writes grants it; give sudo with SUDOERS_GROUPS';
+  return PRIVILEGED_GROUPS.get(group) ?? (host.has(group) ? `a %${group} rule in ${host.get(group)}` : null);
+}
+
+/**
+ * The groups synced users join (the marker group, LOCAL_GROUPS, the local side of GROUP_MAP)
+ * hold no privileged group unless the local file (or a flag) set them and ALLOW_PRIVILEGED_GROUPS
+ * names that group. From SSM, never.
+ */
+function checkPrivilegedGroups(c: Config, setBy: SetBy, host: ReadonlyMap<string, string>): void {
+  const joined: [string, string[]][] = [['LOCAL_MARKER_GROUP', [c.localMarkerGroup]], ['LOCAL_GROUPS', c.localGroups], ['GROUP_MAP', Object.values(c.groupMap).flat()]];
+  for (const [key, groups] of joined) {
+    const set = setBy.get(key);
+    if (!set) continue; // the built-in default
+    for (const g of new Set(groups)) {
+      const why = privilege(c, g, host);
+      if (why === null) continue;
+      const refused = `${key}: ${g} is a privileged group (${why})`;
+      if (set.kind === 'ssm' || set.kind === 'tags') throw new ConfigError(set.entry.source, set.entry.line, `${refused}; privileged groups can only be set in the local config file`);
+      if (!c.allowPrivilegedGroups.includes(g)) {
+        const allow = [...c.allowPrivilegedGroups, g].join(',');
+        throw new ConfigError(set.entry.source, set.entry.line, `${refused}; to let synced users join it, add ALLOW_PRIVILEGED_GROUPS=${allow} to ${c.file ?? 'the config file'}`);
+      }
+    }
+  }
 }
 
 export function fileLayer(file: string | null, entries: ConfigEntry[]): ConfigLayer {

@@ -10,7 +10,8 @@
  */
 import type { Config } from './config';
 import { loadConfig, readConfigFile } from './load';
-import { buildLayered, fileLayer, ssmLayer, tagLayer, wantedTags, type ConfigLayer, type LayerEntry, type SsmParameter } from './layers';
+import { buildLayered, fileLayer, ssmLayer, tagLayer, wantedTags, type BuildOptions, type ConfigLayer, type LayerEntry, type SsmParameter } from './layers';
+import { readSudoersGroups, SUDOERS } from './host-sudoers';
 import { readRemoteSnapshot, writeRemoteSnapshot, type RemoteSnapshot } from '../state/remote-config';
 import { errText, type Logger } from '../util/log';
 
@@ -33,6 +34,8 @@ export interface ResolveOptions {
     /** Keep a successful fetch as the last good result (false for a dry run). Default true. */
     save?: boolean;
     now?: () => Date;
+    /** The sudoers file whose %groups count as privileged, read by 'fetch' (sync). Default /etc/sudoers. */
+    sudoersFile?: string;
   };
 }
 
@@ -54,12 +57,15 @@ export async function resolveConfig(opts: ResolveOptions): Promise<Resolved> {
   const read = readConfigFile(opts.file);
   const base = fileLayer(read.file, read.entries);
   const flags: ConfigLayer = { kind: 'flags', source: 'flags', entries: opts.flags ?? [] };
+  // sync changes group membership, so it also refuses groups the host's sudoers grants; keys
+  // changes none and, as its own user, could not read sudoers anyway.
+  const build: BuildOptions = opts.remote === 'fetch' ? { privileged: readSudoersGroups(opts.deps?.sudoersFile ?? SUDOERS) } : {};
   // The keys that say what to read remotely are local-only, so the file and flags settle them.
-  const local = buildLayered([base, flags]).config;
+  const local = buildLayered([base, flags], build).config;
   const path = local.ssmConfigPath;
   const tagKeys = wantedTags(local);
   if (path === null && tagKeys.length === 0) {
-    const built = buildLayered([base, flags]);
+    const built = buildLayered([base, flags], build);
     return { config: built.config, warnings: [...read.warnings, ...built.warnings], remote: { ssm: 'none', tags: 'none' } };
   }
 
@@ -121,7 +127,7 @@ export async function resolveConfig(opts: ResolveOptions): Promise<Resolved> {
     warnings.push(...t.warnings);
   }
   layers.push(flags);
-  const built = buildLayered(layers);
+  const built = buildLayered(layers, build);
   warnings.push(...built.warnings);
 
   // Only a result that built into a valid Config becomes the last good one.

@@ -25,11 +25,27 @@ export function duration(v: string): number {
   return Number(m[1]) * UNITS[m[2] ?? 's']!;
 }
 
+/** 90000 -> `90s`, 86400000 -> `1d`: the largest unit that divides it. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  for (const [unit, size] of Object.entries(UNITS).reverse()) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/** A duration inside min..max milliseconds; timers past 2^31-1 ms would fire at once, so every key has a bound. */
+export function durationIn(min: number, max: number) {
+  return (v: string): number => {
+    const ms = duration(v);
+    if (ms < min || ms > max) throw new Error(`${v.trim()} is outside ${formatDuration(min)}..${formatDuration(max)}`);
+    return ms;
+  };
+}
+
 export function integer(min: number, max: number) {
   return (v: string): number => {
     if (!/^\d+$/.test(v.trim())) throw new Error(`"${v}" is not a whole number`);
     const n = Number(v);
-    if (n < min || n > max) throw new Error(`${n} is outside ${min}..${max}`);
+    if (n < min || n > max) throw new Error(`${v.trim()} is outside ${min}..${max}`);
     return n;
   };
 }
@@ -74,6 +90,11 @@ export function roleArn(v: string): string {
 export function localGroup(v: string): string {
   if (!isLocalNameSyntax(v)) throw new Error(`"${v}" is not a valid local group name`);
   return v;
+}
+
+/** A comma list of local group names. */
+export function localGroups(v: string): string[] {
+  return list(v).map(localGroup);
 }
 
 /** `ssh-admins=wheel+docker,devs=docker`: IAM group -> local groups. */

@@ -141,13 +141,22 @@ describe('buildConfig', () => {
     expect(build('AWS_ENDPOINT_URL=').config.awsEndpointUrl).toBeNull();
   });
 
-  test('unknown keys warn with file:line and the key, and are otherwise ignored', () => {
-    const { config, warnings } = build('# c\nAWS_REGION=eu-west-1\nFROBNICATE=yes\n\nAWS_REIGON=us-west-2\n');
-    expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toBe(`${FILE}:3: unknown key FROBNICATE ignored`);
-    expect(warnings[1]).toContain(`${FILE}:5:`);
-    expect(warnings[1]).toContain('AWS_REIGON');
-    expect(config.awsRegion).toBe('eu-west-1');
+  test('an unknown key is an error on its line, naming the nearest known key', () => {
+    const err = buildError('# c\nIAM_AUTHORIZED_GROUP="ssh-users"\n');
+    expect(err.line).toBe(2);
+    expect(err.message).toBe(`${FILE}:2: unknown key IAM_AUTHORIZED_GROUP; did you mean IAM_AUTHORIZED_GROUPS?`);
+    expect(buildError('AWS_REGION=eu-west-1\nAWS_REIGON=us-west-2').message).toBe(`${FILE}:2: unknown key AWS_REIGON; did you mean AWS_REGION?`);
+    expect(buildError('iam_authorized_groups=a').message).toContain('did you mean IAM_AUTHORIZED_GROUPS?');
+    expect(buildError('SUDOER_GROUPS=admins').message).toContain('did you mean SUDOERS_GROUPS?');
+    expect(buildError('KEYS_TIMOUT=3s').message).toContain('did you mean KEYS_TIMEOUT?');
+  });
+
+  test('an unknown key far from every known key is an error without a guess', () => {
+    expect(buildError('AWS_REGION=eu-west-1\nFROBNICATE=yes').message).toBe(`${FILE}:2: unknown key FROBNICATE`);
+    // names that bash knew but aws-ec2-ssh overwrote or never read are not settings either
+    for (const k of ['INSTANCE_ID', 'METADATA_TOKEN', 'HTTPS_PROXY', 'PATH']) expect(buildError(`${k}=x`).message).toMatch(new RegExp(`^${FILE}:1: unknown key ${k}`));
+    expect(buildError('constructor=1').message).toMatch(/unknown key constructor/);
+    expect(buildError('__proto__=1').message).toMatch(/unknown key __proto__/);
   });
 
   test("aws-ec2-ssh's keys are accepted without a warning", () => {
@@ -169,6 +178,32 @@ describe('buildConfig', () => {
     expect(warnings).toEqual([]);
     expect(config.authorizedGroups).toEqual(['admins']);
     expect(config.assumeRole).toBeNull();
+  });
+
+  describe("aws-ec2-ssh's deprecated SUDOERSGROUP: the fallback of SUDOERS_GROUPS, as there", () => {
+    test('used when SUDOERS_GROUPS is unset or empty, with a deprecation warning', () => {
+      for (const text of ['SUDOERSGROUP="admins"', 'SUDOERS_GROUPS=""\nSUDOERSGROUP="admins"', 'SUDOERSGROUP="admins"\nSUDOERS_GROUPS=" "', 'SUDOERS_GROUPS=ops\nSUDOERSGROUP=admins\nSUDOERS_GROUPS=']) {
+        const { config, warnings } = build(text);
+        expect(config.sudoersGroups).toEqual(['admins']);
+        expect(warnings).toEqual([expect.stringMatching(new RegExp(`^${FILE}:\\d: SUDOERSGROUP is deprecated; read as SUDOERS_GROUPS`))]);
+      }
+      expect(build('SUDOERSGROUP="##ALL##"').config.sudoersGroups).toBe('all');
+    });
+
+    test('ignored, with a warning, when SUDOERS_GROUPS is set', () => {
+      const { config, warnings } = build('SUDOERSGROUP="admins"\nSUDOERS_GROUPS="ops"');
+      expect(config.sudoersGroups).toEqual(['ops']);
+      expect(warnings).toEqual([`${FILE}:1: SUDOERSGROUP is deprecated and ignored: SUDOERS_GROUPS is set`]);
+    });
+
+    test('a bad value is an error naming SUDOERSGROUP and its line', () => {
+      const err = buildError('DONOTSYNC=0\nSUDOERSGROUP="ad mins"');
+      expect(err.message).toBe(`${FILE}:2: SUDOERSGROUP: "ad mins" is not a valid IAM group name`);
+    });
+
+    test('unset, sudo stays unmanaged', () => {
+      expect(build('SUDOERS_GROUPS=""').config.sudoersGroups).toBeNull();
+    });
   });
 
   test('ASSUMEROLE with a role ARN is accepted', () => {
@@ -209,9 +244,39 @@ describe('buildConfig', () => {
     expect(() => build('KEYS_CACHE_TTL=2d')).toThrow(ConfigError);
   });
 
-  test('KEYS_TIMEOUT under 500ms is rejected', () => {
-    expect(buildError('KEYS_TIMEOUT=499ms').message).toContain('KEYS_TIMEOUT must be at least 500ms');
-    expect(build('KEYS_TIMEOUT=500ms').config.keysTimeoutMs).toBe(500);
+  describe('every duration and count has bounds, checked on its line', () => {
+    test.each([
+      ['KEYS_TIMEOUT', '500ms', '30s', ['499ms', '31s'], '500ms..30s'],
+      ['IAM_REQUEST_TIMEOUT', '100ms', '60s', ['99ms', '61s'], '100ms..1m'],
+      ['NOTIFY_TIMEOUT', '500ms', '30s', ['499ms', '31s'], '500ms..30s'],
+      ['KEYS_CACHE_TTL', '0', '1d', ['25h'], '0s..1d'],
+      ['KEYS_MAX_STALE', '1h', '7d', ['8d'], '0s..7d'],
+    ])('%s: %s..%s', (key, low, high, bad, range) => {
+      expect(() => build(`${key}=${low}`)).not.toThrow();
+      expect(() => build(`KEYS_MAX_STALE=7d\n${key}=${high}`)).not.toThrow();
+      for (const b of [...bad, '2147483648ms', '999999999999999999999d']) {
+        const err = buildError(`DONOTSYNC=0\n${key}=${b}`);
+        expect(err.line).toBe(2);
+        expect(err.message).toBe(`${FILE}:2: ${key}: ${b} is outside ${range}`);
+      }
+    });
+
+    test('KEYS_TIMEOUT past the range of a Node timer is refused (it would fire at once)', () => {
+      expect(buildError('KEYS_TIMEOUT=30d').message).toContain('KEYS_TIMEOUT: 30d is outside 500ms..30s');
+    });
+
+    test('0 where it makes no sense', () => {
+      for (const key of ['KEYS_TIMEOUT', 'IAM_REQUEST_TIMEOUT', 'NOTIFY_TIMEOUT']) expect(buildError(`${key}=0`).message).toContain(`${key}: 0 is outside`);
+    });
+
+    test('MAX_REMOVALS: 0..100000; UID_MIN and UID_MAX inside 1000..2147483647', () => {
+      expect(build('MAX_REMOVALS=0').config.maxRemovals).toBe(0);
+      expect(build('MAX_REMOVALS=100000').config.maxRemovals).toBe(100_000);
+      expect(buildError('MAX_REMOVALS=100001').message).toBe(`${FILE}:1: MAX_REMOVALS: 100001 is outside 0..100000`);
+      expect(buildError('MAX_REMOVALS=99999999999999999999').message).toContain('is outside 0..100000');
+      expect(buildError('UID_MAX=4294967295').message).toContain('UID_MAX: 4294967295 is outside 1000..2147483647');
+      expect(buildError('UID_MIN=0').message).toContain('UID_MIN: 0 is outside 1000..2147483647');
+    });
   });
 
   test('errors without a file name fall back to (config)', () => {
@@ -240,12 +305,18 @@ describe('loadConfig with an explicit file', () => {
 
   test('reads and builds the file', () => {
     const file = join(dir, 'iam-ssh.conf');
-    writeFileSync(file, '# test\nIAM_AUTHORIZED_GROUPS="a, b"\nAWS_REGION=eu-north-1\nWHAT=1\n');
+    writeFileSync(file, '# test\nIAM_AUTHORIZED_GROUPS="a, b"\nAWS_REGION=eu-north-1\n');
     const { config, warnings } = loadConfig(file);
     expect(config.file).toBe(file);
     expect(config.authorizedGroups).toEqual(['a', 'b']);
     expect(config.awsRegion).toBe('eu-north-1');
-    expect(warnings).toEqual([`${file}:4: unknown key WHAT ignored`]);
+    expect(warnings).toEqual([]);
+  });
+
+  test('an unknown key names the explicit file and line', () => {
+    const file = join(dir, 'typo.conf');
+    writeFileSync(file, '# test\nIAM_AUTHORIZED_GROUP="ssh-users"\n');
+    expect(() => loadConfig(file)).toThrow(`${file}:2: unknown key IAM_AUTHORIZED_GROUP; did you mean IAM_AUTHORIZED_GROUPS?`);
   });
 
   test('a parse error names the explicit file and line', () => {

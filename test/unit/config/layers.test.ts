@@ -44,14 +44,19 @@ describe('layer precedence: defaults < file < SSM < tags < flags', () => {
     expect(buildLayered([file(fileText), ssm().layer]).config.authorizedGroups).toEqual(['from-file']);
   });
 
-  test('the file alone: its keys over the defaults, an unknown key named with file and line', () => {
-    const text = 'USERDEL_ARGS="--force --remove"\nLOCAL_GROUPS=users,docker\nNOPE=1\n';
+  test('the file alone: its keys over the defaults; an unknown key is an error naming file and line', () => {
+    const text = 'USERDEL_ARGS="--force --remove"\nLOCAL_GROUPS=users,video\n';
     const built = buildConfig(FILE, parseConfigText(text, FILE));
     expect(built.config.file).toBe(FILE);
-    expect(built.config.localGroups).toEqual(['users', 'docker']);
+    expect(built.config.localGroups).toEqual(['users', 'video']);
     expect(built.config.userdelArgs).toEqual(['--force']); // --remove is REMOVE_HOME's to decide
-    expect(built.warnings).toEqual([`${FILE}:3: unknown key NOPE ignored`]);
+    expect(built.warnings).toEqual([]);
+    expect(thrown(() => buildConfig(FILE, parseConfigText(`${text}NOPE=1\n`, FILE))).message).toBe(`${FILE}:3: unknown key NOPE`);
     expect(buildConfig(null, []).config).toEqual(defaults());
+  });
+
+  test('an unknown key from flags is an error too', () => {
+    expect(thrown(() => buildLayered([file(''), flags({ NOPE: '1' })])).message).toBe('--NOPE: unknown key NOPE');
   });
 
   test('cross-key rules are checked on the result of all layers', () => {
@@ -75,6 +80,7 @@ describe('keys SSM may not set', () => {
     USERADD_PROGRAM: '/tmp/evil', USERADD_ARGS: '--prefix /tmp', USERDEL_PROGRAM: '/tmp/evil', USERDEL_ARGS: '--remove',
     SUDOERS_FILE: '/etc/sudoers.d/evil', BASE_GROUP_FILE: '/tmp/group', USERDB_DIR: '/tmp/userdb', LOCAL_MARKER_GROUP: 'sudo',
     SUDO_LOCAL_GROUP: 'adm', REMOVE_HOME: 'yes', IAM_AUTHORIZED_GROUPS_TAG: 'Evil', SUDOERS_GROUPS_TAG: 'Evil',
+    ALLOW_PRIVILEGED_GROUPS: 'docker', SUDOERSGROUP: 'evil', NOTIFY_WEBHOOK_URL: 'https://evil.example/', SENDMAIL_PROGRAM: '/tmp/evil',
   };
 
   test.each(Object.entries(localOnly))('%s from SSM is ignored with a warning naming the parameter', (key, value) => {
@@ -93,10 +99,10 @@ describe('keys SSM may not set', () => {
       expect(Object.keys(localOnly)).not.toContain(k);
       expect(isKnownKey(k)).toBe(true);
     }
-    const sample: Record<string, string> = { IAM_AUTHORIZED_GROUPS: 'a', SUDOERS_GROUPS: '##ALL##', GROUP_MAP: 'devs=docker', DONOTSYNC: '1', KEYS_TIMEOUT: '3s' };
+    const sample: Record<string, string> = { IAM_AUTHORIZED_GROUPS: 'a', SUDOERS_GROUPS: '##ALL##', GROUP_MAP: 'devs=developers', DONOTSYNC: '1', KEYS_TIMEOUT: '3s' };
     const { config, warnings } = buildLayered([file(''), ssm(...Object.entries(sample).map(([k, val]) => param(k, val))).layer]);
     expect(warnings).toEqual([]);
-    expect(config).toMatchObject({ authorizedGroups: ['a'], sudoersGroups: 'all', groupMap: { devs: ['docker'] }, doNotSync: true, keysTimeoutMs: 3000 });
+    expect(config).toMatchObject({ authorizedGroups: ['a'], sudoersGroups: 'all', groupMap: { devs: ['developers'] }, doNotSync: true, keysTimeoutMs: 3000 });
   });
 });
 
@@ -113,15 +119,31 @@ describe('SSM parameter names and values', () => {
     expect(warnings[0]).toMatch(/^ssm:\/iam-ssh\/other\/UID_MIN: not a setting name under \/iam-ssh\/prod\//);
   });
 
-  test('an unknown key is a warning, as in the file', () => {
+  test('an unknown key unlike any known one is a warning: a newer version may know it', () => {
     expect(buildLayered([ssm(param('NO_SUCH_KEY', '1')).layer]).warnings).toEqual([`ssm:${PATH}NO_SUCH_KEY: unknown key NO_SUCH_KEY ignored`]);
     expect(buildLayered([ssm(param('constructor'.toUpperCase(), '1')).layer]).warnings).toHaveLength(1);
+    expect(buildLayered([ssm(param('NOTE_1', 'x')).layer]).warnings).toHaveLength(1);
+  });
+
+  test('an unknown key one or two edits from a known one is a typo, and an error naming it', () => {
+    expect(thrown(() => buildLayered([file(''), ssm(param('IAM_AUTHORIZED_GROUP', 'ops')).layer])).message)
+      .toBe(`ssm:${PATH}IAM_AUTHORIZED_GROUP: unknown key IAM_AUTHORIZED_GROUP; did you mean IAM_AUTHORIZED_GROUPS?`);
+    expect(thrown(() => buildLayered([ssm(param('SUDOERS_GROUP', 'ops')).layer])).message).toMatch(/did you mean SUDOERS_GROUPS\?/);
+    expect(thrown(() => buildLayered([ssm(param('UID_MNI', '1000')).layer])).message).toMatch(/did you mean UID_MIN\?/);
   });
 
   test('a malformed value names the parameter', () => {
     const e = thrown(() => buildLayered([file(''), ssm(param('IAM_AUTHORIZED_GROUPS', 'ops, bad/group')).layer]));
     expect(e.message).toBe('ssm:/iam-ssh/prod/IAM_AUTHORIZED_GROUPS: IAM_AUTHORIZED_GROUPS: "bad/group" is not a valid IAM group name');
     expect(thrown(() => buildLayered([ssm(param('KEYS_TIMEOUT', '5 minutes')).layer])).message).toMatch(/^ssm:\/iam-ssh\/prod\/KEYS_TIMEOUT: KEYS_TIMEOUT: /);
+  });
+
+  test('a SUDO_RULE outside the grammar is refused, naming the parameter; a good one is kept in canonical form', () => {
+    expect(thrown(() => buildLayered([file(''), ssm(param('SUDO_RULE', ',ALL ALL=(ALL) NOPASSWD:ALL')).layer])).message)
+      .toMatch(/^ssm:\/iam-ssh\/prod\/SUDO_RULE: SUDO_RULE: ",ALL ALL=\(ALL\) NOPASSWD:ALL" is not a sudoers rule like ALL=\(ALL\) NOPASSWD:ALL: it must start with a host list/);
+    expect(thrown(() => buildLayered([file('SUDO_RULE="ALL=(ALL) ALL : ALL=(ALL) NOPASSWD: ALL"')])).message).toMatch(/^\/etc\/iam-ssh.conf:1: SUDO_RULE: /);
+    expect(buildLayered([file(''), ssm(param('SUDO_RULE', 'ALL = (root) NOPASSWD: /usr/bin/systemctl restart nginx')).layer]).config.sudoRule)
+      .toBe('ALL=(root) NOPASSWD:/usr/bin/systemctl restart nginx');
   });
 
   test('SecureString and control characters are errors, not silently skipped', () => {

@@ -39,7 +39,13 @@ function configFile(extra = ''): string {
   writeFileSync(file, `IAM_AUTHORIZED_GROUPS=from-file\nSTATE_DIR=${join(dir, 'state')}\nSSM_CONFIG_PATH=${PATH}\n${extra}`);
   return file;
 }
-const fetch = (file: string, readers: RemoteReaders, save = true) => resolveConfig({ file, remote: 'fetch', log, deps: { readers, save } });
+/** A sudoers file of the test's own, so that the host's is never read. */
+const sudoersFile = (text = '') => {
+  const f = join(dir, 'sudoers');
+  writeFileSync(f, text);
+  return f;
+};
+const fetch = (file: string, readers: RemoteReaders, save = true) => resolveConfig({ file, remote: 'fetch', log, deps: { readers, save, sudoersFile: sudoersFile() } });
 const cached = (file: string) => resolveConfig({ file, remote: 'cached', log });
 const snapshotFile = () => remoteConfigPath(join(dir, 'state'));
 
@@ -142,6 +148,33 @@ test('the login path refuses without a last good result, and ignores one others 
   writeFileSync(snapshotFile(), '{"version":1,"ssm":{"path":"/iam-ssh/prod/","fetchedAt":"x","parameters":[{"name":1}]},"tags":null}');
   await expect(cached(file)).rejects.toThrow(RemoteConfigError);
   expect(lines.some((l) => l.fields.problem === `${snapshotFile()} is malformed`)).toBe(true);
+});
+
+describe("sync refuses groups the host's sudoers grants, unless the file allows them", () => {
+  const withSudoers = (file: string, text: string) => resolveConfig({ file, remote: 'fetch', log, deps: { readers: new Readers(), save: false, sudoersFile: sudoersFile(text) } });
+
+  test.each(['', `SSM_CONFIG_PATH=${PATH}\n`])('a %%ops rule makes ops privileged for LOCAL_GROUPS and GROUP_MAP (%j)', async (remote) => {
+    const file = join(dir, 'host.conf');
+    const sudoers = '%ops ALL=(ALL) NOPASSWD: ALL\n';
+    writeFileSync(file, `STATE_DIR=${join(dir, 'state')}\n${remote}LOCAL_GROUPS=users,ops\n`);
+    await expect(withSudoers(file, sudoers)).rejects.toThrow(`${file}:${remote ? 3 : 2}: LOCAL_GROUPS: ops is a privileged group (a %ops rule in ${join(dir, 'sudoers')})`);
+    writeFileSync(file, `STATE_DIR=${join(dir, 'state')}\n${remote}GROUP_MAP=devs=ops\n`);
+    await expect(withSudoers(file, sudoers)).rejects.toThrow(ConfigError);
+    writeFileSync(file, `STATE_DIR=${join(dir, 'state')}\n${remote}GROUP_MAP=devs=ops\nALLOW_PRIVILEGED_GROUPS=ops\n`);
+    expect((await withSudoers(file, sudoers)).config.groupMap).toEqual({ devs: ['ops'] });
+  });
+
+  test('keys (cached) never reads sudoers: it does not need to, and cannot as its own user', async () => {
+    const file = join(dir, 'host.conf');
+    writeFileSync(file, `STATE_DIR=${join(dir, 'state')}\nLOCAL_GROUPS=ops\n`);
+    expect((await resolveConfig({ file, remote: 'cached', log, deps: { sudoersFile: dir } })).config.localGroups).toEqual(['ops']);
+  });
+
+  test('an unreadable sudoers is an error, not an empty list', async () => {
+    const file = join(dir, 'host.conf');
+    writeFileSync(file, `STATE_DIR=${join(dir, 'state')}\nLOCAL_GROUPS=ops\n`);
+    await expect(resolveConfig({ file, remote: 'fetch', log, deps: { readers: new Readers(), save: false, sudoersFile: dir } })).rejects.toThrow(new RegExp(`^${dir}: cannot read`));
+  });
 });
 
 describe('resolveForReport (doctor, notify-login)', () => {
