@@ -68,7 +68,9 @@ async function applyAction(a: Action, { accounts, registry, writeSudoers, forget
         const now = (await accounts.snapshot()).users[a.user];
         // A killed run's orphaned useradd may have finished the same account meanwhile: ours, done.
         if (now && a.uid !== null && now.uid === a.uid) return;
-        if (!now) registry.delete(a.user);
+        // No account, or someone else's (another UID; with UID_MODE=auto any UID proves nothing):
+        // an entry kept here would make a later run manage, and maybe remove, a foreign account.
+        registry.delete(a.user);
         throw e;
       }
       if (a.uid === null) {

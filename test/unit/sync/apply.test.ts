@@ -43,7 +43,9 @@ const plan = (actions: Action[]): Plan => ({
   actions,
   notices: [],
   complete: true,
+  accessComplete: true,
   removalsWithheld: false,
+  stranded: [],
   desired: actions.flatMap((a) => (a.kind === 'create-user' ? [{ iamName: a.iamName, iamUserId: a.iamUserId, localName: a.user, uid: a.uid }] : [])),
 });
 const create = (user: string, uid: number | null = 2000): Action => ({ kind: 'create-user', user, iamName: user.toUpperCase(), iamUserId: `AIDA${user}`, uid, groups: ['iam-synced-users'], reason: 'in ssh-users' });
@@ -80,6 +82,20 @@ test("a create that fails because a killed run's useradd made the same account c
   const r = await applyPlan(plan([create('dave', 2002)]), f.deps, f.log);
   expect(r).toEqual({ failures: 0, created: new Set(['dave']) });
   expect(f.registry.get('dave')!.uid).toBe(2002);
+});
+
+test('a create that fails while an account of that name appears with another UID drops the registry entry: that account is not ours', async () => {
+  const f = fakes({ failCreate: new Set(['erin']), appearsAnyway: { erin: 4242 } });
+  const r = await applyPlan(plan([create('erin', 2003)]), f.deps, f.log);
+  expect(r).toEqual({ failures: 1, created: new Set() });
+  expect(f.registry.has('erin')).toBe(false);
+});
+
+test('with UID_MODE=auto a failed create drops the entry even when an account of that name appears: its UID proves nothing', async () => {
+  const f = fakes({ failCreate: new Set(['erin']), appearsAnyway: { erin: 1500 } });
+  const r = await applyPlan(plan([create('erin', null)]), f.deps, f.log);
+  expect(r.failures).toBe(1);
+  expect(f.registry.has('erin')).toBe(false);
 });
 
 test('with UID_MODE=auto the registry records the UID useradd chose', async () => {
