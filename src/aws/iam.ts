@@ -1,6 +1,8 @@
 /**
  * The IAM reads iam-ssh needs, behind a small interface. Every list is read to its last
- * page (IAM pages at 100 items by default), and every call is counted.
+ * page (IAM pages at 100 items by default), and every call is counted. A page that lacks an
+ * element every complete answer has (an HTTP 200 with an empty or cut body, a proxy's page)
+ * is an error: a missing list is never read as an empty one, which would revoke everyone.
  */
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { Config } from '../config/config';
@@ -35,6 +37,21 @@ export type IamSender = Pick<IAMClient, 'send'>;
 /** Guards against a service that keeps answering IsTruncated (a bug, or an attack on the loop). */
 const MAX_PAGES = 10_000;
 
+/** An answer without an element that every complete answer of its operation has. */
+export class IncompleteAnswerError extends Error {
+  override name = 'IncompleteAnswer';
+}
+
+function missing(name: string, page: number, element: string): IncompleteAnswerError {
+  return new IncompleteAnswerError(`${name}: page ${page + 1} of the answer has no ${element} element`);
+}
+
+/** The list `element` of page `page` (0-based) of `name`'s answer; present, or an error. */
+function listOf<T>(name: string, page: number, element: string, value: T[] | undefined): T[] {
+  if (!Array.isArray(value)) throw missing(name, page, element);
+  return value;
+}
+
 export function iamDirectory(sdk: IamSdk, client: IamSender): IamDirectory {
   const calls: Record<string, number> = {};
   const send = async <T>(name: string, command: unknown, signal?: AbortSignal): Promise<T> => {
@@ -45,14 +62,14 @@ export function iamDirectory(sdk: IamSdk, client: IamSender): IamDirectory {
   async function paginate<P extends { IsTruncated?: boolean; Marker?: string }, I>(
     name: string,
     make: (marker: string | undefined) => unknown,
-    items: (page: P) => I[] | undefined,
+    items: (res: P, page: number) => I[],
     signal?: AbortSignal,
   ): Promise<I[]> {
     const out: I[] = [];
     let marker: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
       const res = await send<P>(name, make(marker), signal);
-      out.push(...(items(res) ?? []));
+      out.push(...items(res ?? ({} as P), page));
       if (!res.IsTruncated) return out;
       if (!res.Marker || res.Marker === marker) throw new Error(`${name}: truncated page without a new Marker`);
       marker = res.Marker;
@@ -71,21 +88,28 @@ export function iamDirectory(sdk: IamSdk, client: IamSender): IamDirectory {
       paginate<import('@aws-sdk/client-iam').GetGroupResponse, IamUserRef>(
         'GetGroup',
         (Marker) => new sdk.GetGroupCommand({ GroupName: group, Marker }),
-        (p) => p.Users?.map(ref),
+        (p, page) => {
+          if (typeof p.Group !== 'object' || p.Group === null) throw missing('GetGroup', page, 'Group');
+          // IAM group names are unique regardless of case, and GetGroup answers with the stored case.
+          if (p.Group.GroupName?.toLowerCase() !== group.toLowerCase()) {
+            throw new IncompleteAnswerError(`GetGroup: page ${page + 1} of the answer for group ${group} names another group (${String(p.Group.GroupName)})`);
+          }
+          return listOf('GetGroup', page, 'Users', p.Users).map(ref);
+        },
         signal,
       ),
     listUsers: (signal) =>
       paginate<import('@aws-sdk/client-iam').ListUsersResponse, IamUserRef>(
         'ListUsers',
         (Marker) => new sdk.ListUsersCommand({ Marker }),
-        (p) => p.Users?.map(ref),
+        (p, page) => listOf('ListUsers', page, 'Users', p.Users).map(ref),
         signal,
       ),
     listActiveKeyIds: async (userName, signal) => {
       const metas = await paginate<import('@aws-sdk/client-iam').ListSSHPublicKeysResponse, { id: string; status: string }>(
         'ListSSHPublicKeys',
         (Marker) => new sdk.ListSSHPublicKeysCommand({ UserName: userName, Marker }),
-        (p) => p.SSHPublicKeys?.map((k) => ({ id: k.SSHPublicKeyId ?? '', status: String(k.Status ?? '') })),
+        (p, page) => listOf('ListSSHPublicKeys', page, 'SSHPublicKeys', p.SSHPublicKeys).map((k) => ({ id: k.SSHPublicKeyId ?? '', status: String(k.Status ?? '') })),
         signal,
       );
       return metas.filter((k) => k.status === 'Active' && k.id !== '').map((k) => k.id);

@@ -62,31 +62,59 @@ describe('listGroupMembers', () => {
   });
 
   test('a single page that is not truncated is one call', async () => {
-    const { client } = fakeClient(() => ({ Users: [user('alice')], IsTruncated: false }));
+    const { client } = fakeClient(() => ({ Group: { GroupName: 'g' }, Users: [user('alice')], IsTruncated: false }));
     const dir = iamDirectory(sdk, client);
     expect(await dir.listGroupMembers('g')).toEqual([{ userName: 'alice', userId: 'AIDAALICE' }]);
     expect(dir.calls.GetGroup).toBe(1);
   });
 
-  test('a page without Users is an empty page', async () => {
-    const { client } = fakeClient(() => ({ IsTruncated: false }));
+  test('a group with no members: Group present and Users an empty list', async () => {
+    const { client } = fakeClient(() => ({ Group: { GroupName: 'g' }, Users: [], IsTruncated: false }));
     expect(await iamDirectory(sdk, client).listGroupMembers('g')).toEqual([]);
   });
 
+  // An HTTP 200 that lacks what every complete answer has is an error, never an empty group.
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ['an empty answer', {}, /GetGroup: page 1 .*no Group element/],
+    ['no Users element', { Group: { GroupName: 'g' }, IsTruncated: false }, /GetGroup: page 1 .*no Users element/],
+    ['Users that is not a list', { Group: { GroupName: 'g' }, Users: 'x', IsTruncated: false }, /no Users element/],
+    ['no Group element', { Users: [user('alice')], IsTruncated: false }, /no Group element/],
+    ['Group without GroupName', { Group: {}, Users: [], IsTruncated: false }, /for group g names another group/],
+    ['the Group of another group', { Group: { GroupName: 'other' }, Users: [], IsTruncated: false }, /for group g names another group \(other\)/],
+  ])('%s throws', async (_w, answer, message) => {
+    const { client } = fakeClient(() => answer);
+    await expect(iamDirectory(sdk, client).listGroupMembers('g')).rejects.toThrow(message);
+  });
+
+  test('the GroupName of the answer may differ in case (IAM group names are case-insensitive)', async () => {
+    const { client } = fakeClient(() => ({ Group: { GroupName: 'Admins' }, Users: [user('alice')], IsTruncated: false }));
+    expect(await iamDirectory(sdk, client).listGroupMembers('admins')).toHaveLength(1);
+  });
+
+  test.each(['Users', 'Group'])('a later page without %s throws: the pages read so far are not a group', async (element) => {
+    const { client, sent } = fakeClient((c) => {
+      const page = { Group: { GroupName: 'admins' }, ...GROUP_PAGES[(c.input.Marker as string | undefined) ?? ''] } as Record<string, unknown>;
+      if (c.input.Marker === 'm2') delete page[element];
+      return page;
+    });
+    await expect(iamDirectory(sdk, client).listGroupMembers('admins')).rejects.toThrow(new RegExp(`GetGroup: page 3 .*no ${element} element`));
+    expect(sent).toHaveLength(3);
+  });
+
   test('IsTruncated true without a Marker throws', async () => {
-    const { client, sent } = fakeClient(() => ({ Users: [user('alice')], IsTruncated: true }));
+    const { client, sent } = fakeClient(() => ({ Group: { GroupName: 'g' }, Users: [user('alice')], IsTruncated: true }));
     await expect(iamDirectory(sdk, client).listGroupMembers('g')).rejects.toThrow('GetGroup: truncated page without a new Marker');
     expect(sent).toHaveLength(1);
   });
 
   test('a Marker that repeats the previous one throws instead of looping', async () => {
-    const { client, sent } = fakeClient(() => ({ Users: [], IsTruncated: true, Marker: 'same' }));
+    const { client, sent } = fakeClient(() => ({ Group: { GroupName: 'g' }, Users: [], IsTruncated: true, Marker: 'same' }));
     await expect(iamDirectory(sdk, client).listGroupMembers('g')).rejects.toThrow(/truncated page without a new Marker/);
     expect(sent.map((s) => s.input.Marker)).toEqual([undefined, 'same']);
   });
 
   test('a user without UserName or UserId throws', async () => {
-    const { client } = fakeClient(() => ({ Users: [{ UserName: 'alice' }], IsTruncated: false }));
+    const { client } = fakeClient(() => ({ Group: { GroupName: 'g' }, Users: [{ UserName: 'alice' }], IsTruncated: false }));
     await expect(iamDirectory(sdk, client).listGroupMembers('g')).rejects.toThrow(/without UserName\/UserId/);
   });
 
@@ -101,14 +129,14 @@ describe('listGroupMembers', () => {
   test('an error on a later page propagates too', async () => {
     const { client, sent } = fakeClient((c) => {
       if (c.input.Marker === 'm1') throw new Error('throttled');
-      return GROUP_PAGES[''];
+      return { Group: { GroupName: 'g' }, ...GROUP_PAGES[''] };
     });
     await expect(iamDirectory(sdk, client).listGroupMembers('g')).rejects.toThrow('throttled');
     expect(sent).toHaveLength(2);
   });
 
   test('the abort signal is passed to the client', async () => {
-    const { client, sent } = fakeClient(() => ({ Users: [], IsTruncated: false }));
+    const { client, sent } = fakeClient(() => ({ Group: { GroupName: 'g' }, Users: [], IsTruncated: false }));
     const ac = new AbortController();
     await iamDirectory(sdk, client).listGroupMembers('g', ac.signal);
     expect(sent[0]!.options).toEqual({ abortSignal: ac.signal });
@@ -151,9 +179,23 @@ describe('listActiveKeyIds', () => {
     expect(dir.calls).toEqual({ ListSSHPublicKeys: 2 });
   });
 
-  test('a user without keys', async () => {
-    const { client } = fakeClient(() => ({ IsTruncated: false }));
+  test('a user without keys: SSHPublicKeys an empty list', async () => {
+    const { client } = fakeClient(() => ({ SSHPublicKeys: [], IsTruncated: false }));
     expect(await iamDirectory(sdk, client).listActiveKeyIds('bob')).toEqual([]);
+  });
+
+  test.each<[string, Record<string, unknown>]>([
+    ['an empty answer', {}],
+    ['no SSHPublicKeys element', { IsTruncated: false }],
+    ['SSHPublicKeys that is not a list', { SSHPublicKeys: {}, IsTruncated: false }],
+  ])('%s throws instead of meaning "no keys"', async (_w, answer) => {
+    const { client } = fakeClient(() => answer);
+    await expect(iamDirectory(sdk, client).listActiveKeyIds('bob')).rejects.toThrow(/ListSSHPublicKeys: page 1 .*no SSHPublicKeys element/);
+  });
+
+  test('a later page without SSHPublicKeys throws', async () => {
+    const { client } = fakeClient((c) => (c.input.Marker === 'k1' ? { IsTruncated: false } : KEY_PAGES['']));
+    await expect(iamDirectory(sdk, client).listActiveKeyIds('alice')).rejects.toThrow(/ListSSHPublicKeys: page 2 .*no SSHPublicKeys element/);
   });
 });
 
@@ -169,6 +211,20 @@ describe('listUsers and getKey', () => {
     expect((await dir.listUsers()).map((u) => u.userName)).toEqual(['alice', 'bob']);
     expect(sent).toHaveLength(2);
     expect(dir.calls).toEqual({ ListUsers: 2 });
+  });
+
+  test('listUsers: an account without users is an empty Users list', async () => {
+    const { client } = fakeClient(() => ({ Users: [], IsTruncated: false }));
+    expect(await iamDirectory(sdk, client).listUsers()).toEqual([]);
+  });
+
+  test.each([
+    ['page 1', {}, {}],
+    ['page 1', { IsTruncated: false }, {}],
+    ['page 2', { Users: [user('alice')], IsTruncated: true, Marker: 'u1' }, { IsTruncated: false }],
+  ])('listUsers: an answer without Users on %s throws', async (page, first, second) => {
+    const { client } = fakeClient((c) => (c.input.Marker === 'u1' ? second : first));
+    await expect(iamDirectory(sdk, client).listUsers()).rejects.toThrow(new RegExp(`ListUsers: ${page} .*no Users element`));
   });
 
   test('getKey asks for SSH encoding and maps the answer', async () => {
@@ -188,9 +244,10 @@ describe('listUsers and getKey', () => {
 
   test('calls counts each operation separately and accumulates', async () => {
     const { client } = fakeClient((c, name) => {
-      if (name === 'GetGroup') return GROUP_PAGES[(c.input.Marker as string | undefined) ?? ''];
+      if (name === 'GetGroup') return { Group: { GroupName: 'admins' }, ...GROUP_PAGES[(c.input.Marker as string | undefined) ?? ''] };
       if (name === 'GetSSHPublicKey') return { SSHPublicKey: { Status: 'Active', SSHPublicKeyBody: 'b' } };
-      return { IsTruncated: false };
+      if (name === 'ListUsers') return { Users: [], IsTruncated: false };
+      return { SSHPublicKeys: [], IsTruncated: false };
     });
     const dir = iamDirectory(sdk, client);
     expect(dir.calls).toEqual({});
