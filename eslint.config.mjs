@@ -28,6 +28,7 @@ export const PURE_MODULES = [
   'src/sync/names.ts',
   'src/sync/plan.ts',
   'src/sync/plan-format.ts',
+  'src/sync/plan-reads.ts',
   'src/sync/uid.ts',
   'src/util/pool.ts',
   'src/util/ssh-key.ts',

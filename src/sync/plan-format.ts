@@ -31,10 +31,13 @@ export function formatPlan(p: Plan): string {
     out.push('', 'Notices:');
     for (const n of p.notices) out.push(`  ${n.level.toUpperCase().padEnd(5)} ${n.code}: ${n.message}`);
   }
-  if (!p.complete) out.push('', 'IAM read incomplete: removals are withheld; the run exits non-zero.');
+  if (!p.accessComplete) out.push('', 'IAM read of the authorized groups incomplete: no account is removed and the recorded member list is kept; the run exits non-zero.');
+  else if (!p.complete) out.push('', 'Some IAM reads failed: only what depends on them is withheld (see the notices); the run exits non-zero.');
+  if (p.stranded.length) out.push('', `Managed accounts outside UID_MIN..UID_MAX: ${p.stranded.join(', ')}; the run exits non-zero.`);
   return out.join('\n') + '\n';
 }
 
 export function planJson(p: Plan): string {
-  return JSON.stringify({ complete: p.complete, removalsWithheld: p.removalsWithheld, actions: p.actions, notices: p.notices, desired: p.desired }, null, 2) + '\n';
+  const { complete, accessComplete, removalsWithheld, stranded, actions, notices, desired } = p;
+  return JSON.stringify({ complete, accessComplete, removalsWithheld, stranded, actions, notices, desired }, null, 2) + '\n';
 }

@@ -3,13 +3,17 @@
  * list of changes that make this host match IAM. Applying is someone else's job.
  *
  * Safety rules live here, where they are unit-tested exhaustively:
- * - nothing is removed (account or group membership) unless every IAM read was complete;
- * - only managed accounts (marker group, or our own registry) are changed or removed,
- *   and never one with a UID below UID_MIN;
+ * - a failed IAM read withholds only what depends on it (plan-reads.ts): no account is removed
+ *   unless every authorized group was read, no membership revoked unless every IAM group that
+ *   grants it was read;
+ * - only managed accounts are changed or removed: the accounts iam-ssh created (registry, same
+ *   UID) whatever UID_MIN becomes, and marked accounts at or above UID_MIN;
+ * - a managed account outside UID_MIN..UID_MAX is never given more access, and is an error;
  * - mass removal (more than maxRemovals, or every managed user) needs `force`.
  */
 import { mapIamNames } from './names';
 import { stableUid } from './uid';
+import { readCoverage } from './plan-reads';
 
 export interface IamUserSnap {
   userName: string;
@@ -100,8 +104,12 @@ export interface Plan {
   desired: DesiredUser[];
   /** True when every IAM read succeeded. */
   complete: boolean;
-  /** True when removals were wanted but withheld (incomplete read or a mass-removal guard). */
+  /** True when every read that decides who may log in succeeded: accounts may be removed, `desired` recorded. */
+  accessComplete: boolean;
+  /** True when removals were wanted but withheld (a failed read they depend on, or a mass-removal guard). */
   removalsWithheld: boolean;
+  /** Managed accounts left outside UID_MIN..UID_MAX by the settings: an error of the run. */
+  stranded: string[];
 }
 
 export function sudoersText(s: PlanSettings): string {
@@ -119,8 +127,9 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   const actions: Action[] = [];
   const notices: Notice[] = [];
   const complete = iam.failed.length === 0;
+  const reads = readCoverage(iam.failed, s);
   const sudoManaged = s.sudoersGroups !== null;
-  for (const g of iam.failed) notices.push({ level: 'error', code: 'iam-read-failed', message: `IAM read of ${g} failed or was partial: no account or membership is removed in this run` });
+  for (const f of reads.failures) notices.push({ level: 'error', code: 'iam-read-failed', message: `IAM read of ${f.group} failed or was partial: ${f.withheld}` });
 
   // --- groups that must exist ---------------------------------------------------------
   const groupExists = (g: string) => Object.hasOwn(local.groups, g);
@@ -160,27 +169,35 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   };
   const revocable = new Set([...(sudoManaged ? [s.sudoLocalGroup] : []), ...Object.values(s.groupMap).flat()].filter((g) => !s.localGroups.includes(g)));
 
+  /** Created by iam-ssh: its registry entry records this very UID (never uid 0). */
+  const created = (name: string): boolean => {
+    const u = get(local.users, name);
+    const reg = get(local.registry, name);
+    return u !== undefined && u.uid > 0 && reg !== undefined && reg.uid === u.uid;
+  };
+  // Ours whatever UID_MIN becomes, so that a setting change never silently stops revocation;
+  // a marked account (or one registered before useradd told its UID) only from UID_MIN up.
   const managed = (name: string): boolean => {
+    if (created(name)) return true;
     const u = get(local.users, name);
     if (!u || u.uid < s.uidMin) return false;
-    const reg = get(local.registry, name);
-    return isMember(name, s.markerGroup) || (reg !== undefined && (reg.uid === null || reg.uid === u.uid));
+    return isMember(name, s.markerGroup) || get(local.registry, name)?.uid === null;
   };
+  const inRange = (uid: number) => uid >= s.uidMin && uid <= s.uidMax;
 
   const taken = new Set<number>([...Object.values(local.users).map((u) => u.uid), ...Object.values(local.groups).map((g) => g.gid)]);
   const desired: DesiredUser[] = [];
   let removalsWithheld = false;
+  const revocationsWithheld: string[] = [];
   for (const [localName, iamName] of [...names.byLocal].sort(([a], [b]) => a.localeCompare(b))) {
     const iamUser = byIamName.get(iamName)!;
     const existing = get(local.users, localName);
     const groups = entitled(iamName);
     if (existing) {
-      if (existing.uid < s.uidMin) {
-        notices.push({ level: 'warn', code: 'protected-account', user: localName, iamName, message: `local account ${localName} (uid ${existing.uid}) is below UID_MIN and is never touched` });
-        continue;
-      }
       if (!managed(localName)) {
-        notices.push({ level: 'warn', code: 'unmanaged-conflict', user: localName, iamName, message: `local account ${localName} exists but is not managed by iam-ssh; IAM user ${iamName} is not given access to it` });
+        notices.push(existing.uid < s.uidMin
+          ? { level: 'warn', code: 'protected-account', user: localName, iamName, message: `local account ${localName} (uid ${existing.uid}) is below UID_MIN and is never touched` }
+          : { level: 'warn', code: 'unmanaged-conflict', user: localName, iamName, message: `local account ${localName} exists but is not managed by iam-ssh; IAM user ${iamName} is not given access to it` });
         continue;
       }
       const reg = get(local.registry, localName);
@@ -188,20 +205,28 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
         notices.push({ level: 'error', code: 'identity-changed', user: localName, iamName, message: `IAM user ${iamName} was re-created (new UserId); the account ${localName} belonged to the old one and is left alone: remove it to let the new user in` });
         continue;
       }
-      for (const g of groups) if (!isMember(localName, g)) actions.push({ kind: 'add-member', user: localName, group: g, via: viaFor(g), reason: `IAM user ${iamName} is entitled to ${g}` });
+      // Outside UID_MIN..UID_MAX (reported below): revoked as usual, never given more.
+      const widen = inRange(existing.uid);
+      for (const g of groups) if (widen && !isMember(localName, g)) actions.push({ kind: 'add-member', user: localName, group: g, via: viaFor(g), reason: `IAM user ${iamName} is entitled to ${g}` });
       for (const g of revocable) {
         if (!groups.includes(g) && isMember(localName, g)) {
-          if (complete) actions.push({ kind: 'remove-member', user: localName, group: g, via: viaFor(g), reason: `IAM user ${iamName} is no longer entitled to ${g}` });
-          else removalsWithheld = true;
+          if (reads.revocationKnown(g)) actions.push({ kind: 'remove-member', user: localName, group: g, via: viaFor(g), reason: `IAM user ${iamName} is no longer entitled to ${g}` });
+          else revocationsWithheld.push(`${localName} (${g})`);
         }
       }
       desired.push({ iamName, iamUserId: iamUser.userId, localName, uid: existing.uid });
       continue;
     }
+    if (groupExists(localName) || own.has(localName)) {
+      // useradd --user-group would fail on every run: say so once and leave the user out.
+      notices.push({ level: 'warn', code: 'name-is-group', user: localName, iamName, message: `IAM user ${iamName} skipped: its local name is the name of the local group ${localName}` });
+      continue;
+    }
     let uid: number | null = null;
     if (s.uidMode === 'hash') {
       const reg = get(local.registry, localName);
-      uid = reg && reg.iamUserId === iamUser.userId && reg.uid !== null && !taken.has(reg.uid) ? reg.uid : stableUid(iamUser.userId, s.uidMin, s.uidMax, taken);
+      const reuse = reg && reg.iamUserId === iamUser.userId && reg.uid !== null && inRange(reg.uid) && !taken.has(reg.uid);
+      uid = reuse ? reg.uid : stableUid(iamUser.userId, s.uidMin, s.uidMax, taken);
       if (uid === null) {
         notices.push({ level: 'error', code: 'uid-exhausted', user: localName, iamName, message: `no free UID found for ${iamName}; set UID_MODE=auto or widen UID_MIN..UID_MAX` });
         continue;
@@ -215,6 +240,11 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
     actions.push({ kind: 'create-user', user: localName, iamName, iamUserId: iamUser.userId, uid, groups: direct, reason: `IAM user ${iamName} is authorized` });
     for (const g of groups.filter((g) => viaFor(g) === 'userdb')) actions.push({ kind: 'add-member', user: localName, group: g, via: 'userdb', reason: `IAM user ${iamName} is entitled to ${g}` });
     desired.push({ iamName, iamUserId: iamUser.userId, localName, uid });
+  }
+
+  if (revocationsWithheld.length > 0) {
+    removalsWithheld = true;
+    notices.push({ level: 'warn', code: 'revocation-deferred', message: `not revoking ${revocationsWithheld.join(', ')}: an IAM group that grants it could not be read` });
   }
 
   // --- who should go ------------------------------------------------------------------------
@@ -231,9 +261,9 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   if (removable.length > 0) {
     // Nobody authorized at all is far more often a broken read or config than a real wish.
     const leavesNobody = desired.length === 0;
-    if (!complete) {
+    if (!reads.accessComplete) {
       removalsWithheld = true;
-      notices.push({ level: 'warn', code: 'removal-deferred', message: `not removing ${removable.join(', ')}: the IAM read was incomplete` });
+      notices.push({ level: 'warn', code: 'removal-deferred', message: `not removing ${removable.join(', ')}: the IAM read of the authorized groups was incomplete` });
     } else if (!force && (removable.length > s.maxRemovals || leavesNobody)) {
       removalsWithheld = true;
       notices.push({
@@ -248,6 +278,16 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
       }
     }
   }
+  const removed = new Set(actions.flatMap((a) => (a.kind === 'remove-user' ? [a.user] : [])));
+  const stranded = Object.keys(local.users).filter((n) => managed(n) && !inRange(local.users[n]!.uid) && !removed.has(n)).sort();
+  for (const name of stranded) {
+    const uid = local.users[name]!.uid;
+    const iamName = desired.find((d) => d.localName === name)?.iamName ?? get(local.registry, name)?.iamName;
+    notices.push({
+      level: 'error', code: 'uid-out-of-range', user: name, ...(iamName ? { iamName } : {}),
+      message: `managed account ${name} (uid ${uid}) is ${uid < s.uidMin ? `below UID_MIN=${s.uidMin}` : `above UID_MAX=${s.uidMax}`}: its access is still revoked but never widened, and sync fails until UID_MIN..UID_MAX covers it again`,
+    });
+  }
   for (const name of Object.keys(local.users)) {
     if (!managed(name) && get(local.registry, name) && local.users[name]!.uid >= s.uidMin) {
       notices.push({ level: 'warn', code: 'registry-mismatch', user: name, message: `${name} is in the registry with another UID; left alone` });
@@ -260,7 +300,7 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
     if (local.sudoersContent !== content) actions.push({ kind: 'write-sudoers', content, reason: local.sudoersContent === null ? 'sudo rule for the sudo group' : 'sudo rule changed' });
   }
 
-  return { actions: order(actions), notices, desired, complete, removalsWithheld };
+  return { actions: order(actions), notices, desired, complete, accessComplete: reads.accessComplete, removalsWithheld, stranded };
 }
 
 const ORDER: Record<Action['kind'], number> = { 'create-group': 0, 'write-sudoers': 1, 'create-user': 2, 'add-member': 3, 'remove-member': 4, 'remove-user': 5 };

@@ -190,6 +190,39 @@ describe('names', () => {
     expect(p.desired.map((d) => d.iamName)).toEqual(['alice', 'zoe']);
   });
 
+  // useradd --user-group cannot create an account named like an existing group: it would fail on every run.
+  test('an IAM user whose local name is a local group: one name-is-group notice, skipped, not a failure', () => {
+    const s = settings({ localGroups: ['users'] });
+    const l = host(s, {}, [], { groups: { users: { gid: 100 }, docker: { gid: 999, members: ['alice'] }, shadow: { gid: 42 } } });
+    const p = run(iam({ devs: ['Docker', 'alice', 'shadow', 'users'] }), l, s);
+    expect(lines(p)).toEqual([`create-user alice uid=hash [${MARKER},users]`]);
+    expect(noticesOf(p, 'name-is-group')).toEqual(['docker', 'shadow', 'users'].map((user) => expect.objectContaining({
+      level: 'warn', user, iamName: user === 'docker' ? 'Docker' : user,
+      message: expect.stringMatching(new RegExp(`IAM user ${user === 'docker' ? 'Docker' : user} skipped: .*local group ${user}`)),
+    })));
+    expect(codes(p)).toEqual(['name-is-group', 'name-is-group', 'name-is-group']);
+    expect(p.desired.map((d) => d.localName)).toEqual(['alice']);
+    expect(p).toMatchObject({ complete: true, accessComplete: true, removalsWithheld: false, stranded: [] });
+  });
+
+  test.each([MARKER, SUDO])('an IAM user named like the group %s, which this run creates, is skipped too', (group) => {
+    const s = settings();
+    const l = host(s);
+    delete l.groups[group];
+    const p = run(iam({ devs: [group, 'alice'] }), l, s);
+    expect(actionsOf(p, 'create-user').map((a) => a.user)).toEqual(['alice']);
+    expect(noticesOf(p, 'name-is-group')).toEqual([expect.objectContaining({ user: group, iamName: group })]);
+  });
+
+  test('an existing managed account whose own user group bears its name is not affected', () => {
+    const s = settings();
+    const l = host(s, { alice: 200_100 }, [], { groups: { alice: { gid: 200_100, members: [] } } });
+    const p = run(iam({ devs: ['alice'] }), l, s);
+    expect(p.actions).toEqual([]);
+    expect(p.notices).toEqual([]);
+    expect(p.desired.map((d) => d.localName)).toEqual(['alice']);
+  });
+
   test('Bob and bob collide: both skipped with name-collision, others created', () => {
     const s = settings();
     const p = run(iam({ devs: ['Bob', 'alice', 'bob'] }), host(s), s);

@@ -134,7 +134,8 @@ describe('accounts the tool does not own', () => {
     ['in the marker group', true],
   ])('an account below UID_MIN, %s: protected-account, untouched, never removed', (_w, marked) => {
     const s = settings();
-    const l = host(s, {}, [], { users: { alice: 1000, ops: 1001 }, groups: { [MARKER]: { gid: 150, members: marked ? ['alice', 'ops'] : [] } }, registry: marked ? { ops: {} } : {} });
+    // (a registry entry with the account's UID would make it ours: see plan-uid-range.test.ts)
+    const l = host(s, {}, [], { users: { alice: 1000, ops: 1001 }, groups: { [MARKER]: { gid: 150, members: marked ? ['alice', 'ops'] : [] } }, registry: marked ? { ops: { uid: 1002 } } : {} });
     const p = run(iam({ devs: ['alice'], admins: ['alice'] }), l, s);
     expect(noticesOf(p, 'protected-account')).toEqual([expect.objectContaining({ user: 'alice', iamName: 'alice' })]);
     expect(p.actions).toEqual([]);
@@ -207,10 +208,11 @@ describe('names shared with Object.prototype', () => {
   });
 
   test.each(['toString', 'constructor', 'hasOwnProperty'])('a failed read of IAM group %j withholds removals instead of throwing', (g) => {
-    const s = settings({ sudoersGroups: [g] });
+    const s = settings({ authorizedGroups: ['devs', g], sudoersGroups: [g], groupMap: { [g]: ['adm'] } });
     const i = iam({ devs: ['alice'] }, { failed: [g] });
-    const p = run(i, host(s, { alice: 200_100, bob: 200_200 }, ['alice']), s);
+    const p = run(i, host(s, { alice: 200_100, bob: 200_200 }, ['alice'], { groups: { adm: { members: ['alice'] } } }), s);
     expect(p.removalsWithheld).toBe(true);
+    expect(p.accessComplete).toBe(false);
     expect(p.actions).toEqual([]);
   });
 });

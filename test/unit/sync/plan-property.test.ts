@@ -1,14 +1,16 @@
 /** Planner: safety properties over random IAM snapshots, hosts and settings. */
 import fc from 'fast-check';
-import { plan, sudoersText, type IamSnapshot, type LocalSnapshot, type PlanSettings, type Plan } from '../../../src/sync/plan';
+import { plan, sudoersText, type Action, type IamSnapshot, type LocalSnapshot, type PlanSettings, type Plan } from '../../../src/sync/plan';
+import { mapIamNames } from '../../../src/sync/names';
 import { idOf, MARKER, SUDO } from '../../helpers/plan-fixtures';
 
-// `constructor` checks that names shared with Object.prototype are nothing special
-const POOL = ['alice', 'Bob', 'bob', 'carol', 'Dave', 'frank', 'Gina', 'x'.repeat(33), '1eve', 'Constructor'];
+// `constructor` checks that names shared with Object.prototype are nothing special;
+// `Docker` and `wheel` map onto local group names
+const POOL = ['alice', 'Bob', 'bob', 'carol', 'Dave', 'frank', 'Gina', 'x'.repeat(33), '1eve', 'Constructor', 'Docker', 'wheel'];
 const IAM_GROUPS = ['devs', 'admins', 'ops', 'sre'];
 const LOCAL_NAMES = ['alice', 'bob', 'carol', 'dave', 'frank', 'gina', 'ec2', 'svc', 'constructor'];
 const LOCAL_GROUPS = [MARKER, SUDO, 'adm', 'docker', 'wheel'];
-const UIDS = [0, 999, 1000, 1001, 1003, 1500, 199_999, 200_000, 200_002, 200_005, 250_000];
+const UIDS = [0, 999, 1000, 1001, 1003, 1500, 199_999, 200_000, 200_002, 200_005, 250_000, 300_000];
 const PAIRS = LOCAL_NAMES.flatMap((u) => LOCAL_GROUPS.map((g) => `${u}:${g}`));
 
 const iamArb = (failed: fc.Arbitrary<string[]>): fc.Arbitrary<IamSnapshot> =>
@@ -31,7 +33,9 @@ const settingsArb: fc.Arbitrary<PlanSettings> = fc
     localGroups: fc.subarray(['docker', 'wheel', 'missing']),
     groupMap: fc.record({ ops: fc.subarray(['adm', 'wheel', 'missing2']), sre: fc.subarray(['adm', 'docker']) }, { requiredKeys: [] }),
     uidMode: fc.constantFrom('hash' as const, 'auto' as const),
-    uidMin: fc.constantFrom(1000, 200_000),
+    authorizedGroups: fc.constantFrom<string[]>(['devs'], ['devs', 'ops'], []),
+    // 250000: raised above accounts created with the defaults
+    uidMin: fc.constantFrom(1000, 200_000, 250_000),
     wide: fc.boolean(),
     maxRemovals: fc.nat(4),
     removeHome: fc.boolean(),
@@ -40,7 +44,6 @@ const settingsArb: fc.Arbitrary<PlanSettings> = fc
     ...r,
     groupMap: groupMap as Record<string, string[]>,
     uidMax: wide ? 2_147_483_647 : r.uidMin + 5,
-    authorizedGroups: ['devs'],
     markerGroup: MARKER,
     sudoLocalGroup: SUDO,
     sudoRule: 'ALL=(ALL) NOPASSWD:ALL',
@@ -79,17 +82,31 @@ const localArb = (s: PlanSettings): fc.Arbitrary<LocalSnapshot> =>
 
 const world = (failed: fc.Arbitrary<string[]>) =>
   settingsArb.chain((s) => fc.record({ s: fc.constant(s), iam: iamArb(failed), local: localArb(s), force: fc.boolean() }));
-const anyFailed = fc.subarray([...IAM_GROUPS, 'ListUsers']);
-const someFailed = fc.subarray([...IAM_GROUPS, 'ListUsers'], { minLength: 1 });
+// 'notify' stands for a group read only for NOTIFY_GROUPS
+const anyFailed = fc.subarray([...IAM_GROUPS, 'ListUsers', 'notify']);
 const RUNS = { numRuns: 400 };
 
-/** Managed, by the rule written out here: UID at or above UID_MIN, and marked or registered with its UID. */
+/**
+ * Managed, by the rule written out here: created by iam-ssh (registry entry with the account's
+ * UID, never 0) whatever UID_MIN is; else at or above UID_MIN, and marked or registered without a UID.
+ */
 function isManaged(l: LocalSnapshot, s: PlanSettings, name: string): boolean {
   const u = Object.hasOwn(l.users, name) ? l.users[name] : undefined;
+  const reg = Object.hasOwn(l.registry, name) ? l.registry[name] : undefined;
+  if (u && u.uid > 0 && reg?.uid === u.uid) return true;
   if (!u || u.uid < s.uidMin) return false;
   const marked = (l.groups[s.markerGroup]?.members.includes(name) ?? false) || l.userdbMemberships.includes(`${name}:${s.markerGroup}`);
-  const reg = Object.hasOwn(l.registry, name) ? l.registry[name] : undefined;
-  return marked || (reg !== undefined && (reg.uid === null || reg.uid === u.uid));
+  return marked || reg?.uid === null;
+}
+
+/** The reads that decide who may log in. */
+const accessReads = (s: PlanSettings) => (s.authorizedGroups.length > 0 ? s.authorizedGroups : ['ListUsers']);
+/** The IAM reads that grant membership of a local group, written out independently of plan-reads.ts. */
+function grantsOf(s: PlanSettings, localGroup: string): string[] {
+  const out: string[] = [];
+  if (s.sudoersGroups !== null && localGroup === s.sudoLocalGroup) out.push(...(s.sudoersGroups === 'all' ? accessReads(s) : s.sudoersGroups));
+  for (const [iamGroup, locals] of Object.entries(s.groupMap)) if (locals.includes(localGroup)) out.push(iamGroup);
+  return out;
 }
 
 function deepFreeze<T>(o: T): T {
@@ -101,19 +118,87 @@ function deepFreeze<T>(o: T): T {
 }
 
 describe('plan: properties', () => {
-  test('an incomplete IAM read never removes an account or a membership, whatever force says', () => {
+  test('an incomplete read of the authorized groups never removes anyone, whatever force says', () => {
     fc.assert(
-      fc.property(world(someFailed), ({ s, iam, local, force }) => {
+      fc.property(world(anyFailed), ({ s, iam, local, force }) => {
         const p = plan(iam, local, s, force);
-        expect(p.complete).toBe(false);
-        expect(p.actions.filter((a) => a.kind === 'remove-user' || a.kind === 'remove-member')).toEqual([]);
+        const accessFailed = accessReads(s).some((g) => iam.failed.includes(g));
+        expect(p.accessComplete).toBe(!accessFailed);
+        expect(p.complete).toBe(iam.failed.length === 0);
         expect(p.notices.filter((n) => n.code === 'iam-read-failed')).toHaveLength(iam.failed.length);
+        if (accessFailed) expect(p.actions.filter((a) => a.kind === 'remove-user')).toEqual([]);
       }),
       RUNS,
     );
   });
 
-  test('no action names an existing account that is unmanaged or below UID_MIN; create-user only names new accounts', () => {
+  test('a membership is revoked only when every IAM group that grants it was read', () => {
+    fc.assert(
+      fc.property(world(anyFailed), ({ s, iam, local, force }) => {
+        for (const a of plan(iam, local, s, force).actions) {
+          if (a.kind === 'remove-member') expect(grantsOf(s, a.group).filter((g) => iam.failed.includes(g))).toEqual([]);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  test('a failed read withholds only what depends on it: every other action is that of the same snapshot read completely', () => {
+    fc.assert(
+      fc.property(world(anyFailed), ({ s, iam, local, force }) => {
+        const partial = plan(iam, local, s, force);
+        const whole = plan({ ...iam, failed: [] }, local, s, force);
+        const accessFailed = accessReads(s).some((g) => iam.failed.includes(g));
+        const dependsOnFailed = (a: Action) =>
+          (a.kind === 'remove-user' && accessFailed) || (a.kind === 'remove-member' && grantsOf(s, a.group).some((g) => iam.failed.includes(g)));
+        expect(partial.actions).toEqual(whole.actions.filter((a) => !dependsOnFailed(a)));
+        expect(partial.desired).toEqual(whole.desired);
+        expect(partial.removalsWithheld).toBe(whole.removalsWithheld || whole.actions.some(dependsOnFailed));
+      }),
+      RUNS,
+    );
+  });
+
+  test('revocation never stops silently: with force and a complete read, every managed account IAM no longer maps to is removed, whatever UID_MIN', () => {
+    fc.assert(
+      fc.property(world(fc.constant([])), ({ s, iam, local }) => {
+        const p = plan(iam, local, s, true);
+        const names = mapIamNames(iam.users.map((u) => u.userName));
+        const collided = new Set(names.skipped.filter((k) => k.reason === 'collision').map((k) => k.localName));
+        const expected = Object.keys(local.users).filter((n) => isManaged(local, s, n) && !names.byLocal.has(n) && !collided.has(n)).sort();
+        expect(p.actions.flatMap((a) => (a.kind === 'remove-user' ? [a.user] : []))).toEqual(expected);
+      }),
+      RUNS,
+    );
+  });
+
+  test('a managed account outside UID_MIN..UID_MAX is never given more, and is named in an error unless removed', () => {
+    fc.assert(
+      fc.property(world(anyFailed), ({ s, iam, local, force }) => {
+        const p = plan(iam, local, s, force);
+        const removed = new Set(p.actions.flatMap((a) => (a.kind === 'remove-user' ? [a.user] : [])));
+        const outside = Object.keys(local.users).filter((n) => isManaged(local, s, n) && (local.users[n]!.uid < s.uidMin || local.users[n]!.uid > s.uidMax)).sort();
+        for (const a of p.actions) if (a.kind === 'add-member') expect(outside).not.toContain(a.user);
+        expect(p.stranded).toEqual(outside.filter((n) => !removed.has(n)));
+        expect(p.notices.filter((n) => n.code === 'uid-out-of-range').map((n) => [n.level, n.user])).toEqual(p.stranded.map((n) => ['error', n]));
+      }),
+      RUNS,
+    );
+  });
+
+  test('create-user never names a local group, nor one the plan creates', () => {
+    fc.assert(
+      fc.property(world(anyFailed), ({ s, iam, local, force }) => {
+        const p = plan(iam, local, s, force);
+        const groups = new Set([...Object.keys(local.groups), ...p.actions.flatMap((a) => (a.kind === 'create-group' ? [a.group] : []))]);
+        for (const a of p.actions) if (a.kind === 'create-user') expect(groups.has(a.user)).toBe(false);
+        for (const n of p.notices) if (n.code === 'name-is-group') expect(groups.has(n.user!)).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  test('no action names an existing account that is unmanaged; create-user only names new accounts', () => {
     fc.assert(
       fc.property(world(anyFailed), ({ s, iam, local, force }) => {
         const p = plan(iam, local, s, force);

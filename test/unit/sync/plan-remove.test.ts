@@ -26,41 +26,7 @@ describe('removal', () => {
     expect(lines(run(iam({ devs: ['alice', 'bob'], ops: [] }), l, s))).toEqual(['remove-user carol keepHome=true']);
   });
 
-  describe('an incomplete IAM read withholds every removal', () => {
-    const s = settings({ groupMap: { ops: ['adm'] } });
-    // carol left devs, alice left admins and ops, dave is new
-    const l = host(s, managed, ['alice'], { groups: { adm: { members: ['alice'] } } });
-    const i = iam({ devs: ['alice', 'bob', 'dave'], admins: [], ops: [] }, { failed: ['sre'] });
-
-    test.each([false, true])('force %s', (force) => {
-      const p = run(i, l, s, force);
-      expect(actionsOf(p, 'remove-user')).toEqual([]);
-      expect(actionsOf(p, 'remove-member')).toEqual([]);
-      expect(p.complete).toBe(false);
-      expect(p.removalsWithheld).toBe(true);
-      expect(codes(p)).toEqual(['iam-read-failed', 'removal-deferred']);
-      expect(noticesOf(p, 'iam-read-failed')[0]).toMatchObject({ level: 'error', message: expect.stringContaining('sre') });
-      expect(noticesOf(p, 'removal-deferred')[0]!.message).toContain('carol');
-      expect(lines(p)).toEqual([`create-user dave uid=hash [${MARKER}]`]);
-      expect(p.desired.map((d) => d.localName)).toEqual(['alice', 'bob', 'dave']);
-    });
-
-    test('the same snapshot, complete, does remove', () => {
-      const p = run({ ...i, failed: [] }, l, s);
-      expect(lines(p)).toEqual([
-        `create-user dave uid=hash [${MARKER}]`,
-        `remove-member alice ${SUDO} usermod`,
-        'remove-member alice adm usermod',
-        'remove-user carol keepHome=true',
-      ]);
-    });
-
-    test('only membership revocations pending: withheld, and reported as withheld', () => {
-      const p = run(iam({ devs: ['alice', 'bob', 'carol'], admins: [], ops: [] }, { failed: ['admins'] }), l, s);
-      expect(p.actions).toEqual([]);
-      expect(p.removalsWithheld).toBe(true);
-    });
-  });
+  // A failed IAM read withholds only the removals that depend on it: plan-partial.test.ts.
 
   test.each([
     [2, false, 'remove'],
