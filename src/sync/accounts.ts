@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/config';
 import type { LocalGroup, LocalUser } from './plan';
 import { mustExec, type Exec } from '../platform/exec';
+import { readUseraddArgs } from './useradd-args';
 
 export interface AccountsSnapshot {
   users: Record<string, LocalUser>;
@@ -56,16 +57,38 @@ export class Accounts {
     await mustExec(this.run, 'groupadd', ['--system', group]);
   }
 
+  /**
+   * The private group is made first, with GID = UID, then the account with that group: left to
+   * itself, useradd --user-group takes the next free GID, which after a removal is the GID of the
+   * kept home just left behind. (useradd -K GID_MIN=GID_MAX=UID would do it in one step, but
+   * shadow-utils before 4.6, as on Amazon Linux 2, allocates GID_MAX bytes for that.)
+   */
   async createUser(user: string, iamName: string, uid: number | null, groups: string[]): Promise<void> {
     const c = this.config;
-    const args = [...c.useraddArgs];
+    const useradd = readUseraddArgs(c.useraddArgs);
+    const args = [...useradd.args];
     if (uid !== null) args.push('--uid', String(uid));
     else args.push('--key', `UID_MIN=${c.uidMin}`, '--key', `UID_MAX=${c.uidMax}`);
+    let madeGroup = false;
+    if (useradd.privateGroup && uid !== null) {
+      await mustExec(this.run, 'groupadd', ['--gid', String(uid), '--', user]);
+      madeGroup = true;
+      args.push('--gid', String(uid));
+    } else if (useradd.privateGroup) {
+      // UID_MODE=auto: useradd prefers GID = UID when that GID is free in the range it is given.
+      args.push('--user-group', '--key', `GID_MIN=${c.uidMin}`, '--key', `GID_MAX=${c.uidMax}`);
+    }
     // --no-log-init: a UID near 2^31 would otherwise make lastlog/faillog sparse files of hundreds of GB.
     // '*' (not useradd's '!') leaves no password but does not lock the account for sshd with UsePAM no.
     args.push('--no-log-init', '--password', '*', '--comment', `IAM user ${iamName}`);
     if (groups.length) args.push('--groups', groups.join(','));
-    await mustExec(this.run, c.useraddProgram, [...args, '--', user]);
+    try {
+      await mustExec(this.run, c.useraddProgram, [...args, '--', user]);
+    } catch (e) {
+      // Leave no group without its user (groupdel refuses a group that is an account's primary).
+      if (madeGroup) await this.run('groupdel', ['--', user]);
+      throw e;
+    }
   }
 
   async addMember(user: string, group: string, via: 'usermod' | 'userdb'): Promise<void> {
