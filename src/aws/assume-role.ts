@@ -5,13 +5,14 @@
  * sync: under STATE_DIR as root), and renewed when less than REFRESH_BEFORE_MS is left, so a
  * login pays for AssumeRole about once an hour, not every time.
  */
-import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/config';
 import { writeFileAtomic } from '../util/atomic-file';
 import { ROLE_CREDENTIALS_FILE } from '../state/paths';
 import { parseJsonObject } from '../state/json';
+import { readPlantableFile } from '../state/cache-access';
 import { clientOptions, loadSdk } from './sdk';
 
 export interface RoleCredentials {
@@ -41,10 +42,10 @@ interface CacheRecord {
 /** The cached credentials when they are ours, for this role and endpoint, and not near expiry. */
 function readCachedRoleCredentials(file: string, roleArn: string, endpoint: string, now: number): RoleCredentials | null {
   try {
-    const st = lstatSync(file);
+    const read = readPlantableFile(file);
     // Only a file of our own that nobody else can read or have planted.
-    if (!st.isFile() || st.uid !== (process.geteuid?.() ?? 0) || (st.mode & 0o077) !== 0) return null;
-    const r = (parseJsonObject(readFileSync(file, 'utf8')) ?? {}) as Partial<CacheRecord>;
+    if (!read || read.uid !== (process.geteuid?.() ?? 0) || (read.mode & 0o077) !== 0) return null;
+    const r = (parseJsonObject(read.text) ?? {}) as Partial<CacheRecord>;
     const fields = [r.roleArn, r.endpoint, r.accessKeyId, r.secretAccessKey, r.sessionToken, r.expiration];
     if (!fields.every((f) => typeof f === 'string')) return null;
     if (r.roleArn !== roleArn || r.endpoint !== endpoint) return null;

@@ -3,10 +3,11 @@
  * 0700 directory, and a lock file per user so that concurrent `keys` processes make one
  * IAM round between them (single flight across processes).
  */
-import { mkdirSync, readFileSync, unlinkSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { lstatSync, mkdirSync, unlinkSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { cachePath, keysEntryName, keysLockName } from '../state/paths';
 import { removeOwnPidFile, tryCreatePidFile } from '../state/pid-lock';
+import { readPlantableFile } from '../state/cache-access';
 import { writeFileAtomic } from '../util/atomic-file';
 import { decodeEntry, type KeysCacheEntry } from './cache-entry';
 
@@ -18,10 +19,9 @@ export class KeysCache {
    * the command user can no longer replace; such a run reads the cache and writes nothing.
    */
   readonly writable: boolean;
-  /** `create: false`: a reader that never creates CACHE_DIR (sync, notify-login, doctor). */
-  constructor(cacheDir: string, opts: { create?: boolean } = {}) {
+  constructor(cacheDir: string) {
     this.dir = cachePath(cacheDir, 'keysDir');
-    this.writable = ownedByUs(cacheDir, opts.create ?? true);
+    this.writable = ownedByUs(cacheDir);
   }
 
   private file(localUser: string): string {
@@ -29,13 +29,8 @@ export class KeysCache {
   }
 
   read(localUser: string, scope: string): KeysCacheEntry | null {
-    let text: string;
-    try {
-      text = readFileSync(this.file(localUser), 'utf8');
-    } catch {
-      return null;
-    }
-    return decodeEntry(text, localUser, scope);
+    const file = readPlantableFile(this.file(localUser));
+    return file && decodeEntry(file.text, localUser, scope);
   }
 
   /** Drops a user's entry (the user was removed); an entry that is not there is fine. */
@@ -110,11 +105,14 @@ export class KeysCache {
   }
 }
 
-/** True when CACHE_DIR belongs to this process's user, creating it (0700) when missing and asked to. */
-function ownedByUs(cacheDir: string, create: boolean): boolean {
+/**
+ * True when CACHE_DIR is a directory of this process's user. It is never created here: install
+ * creates it for the command user, and a `keys` run by hand as root must not make it root's.
+ */
+function ownedByUs(cacheDir: string): boolean {
   try {
-    if (create) mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-    return statSync(cacheDir).uid === process.getuid!();
+    const st = lstatSync(cacheDir);
+    return st.isDirectory() && st.uid === process.geteuid!();
   } catch {
     return false;
   }

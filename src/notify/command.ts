@@ -16,6 +16,7 @@ import { decideNotify } from './rules';
 import { authInfoFingerprints, formatText, mailMessage, webhookPayload, clean, type LoginFacts } from './message';
 import { authScope } from '../keys/cache-entry';
 import { KeysCache } from '../keys/cache';
+import { asCacheOwner } from '../state/cache-access';
 import { sameFingerprint } from '../util/ssh-key';
 import { readSyncState } from '../state/sync-state';
 import { instanceIdentity, type InstanceIdentity } from '../platform/instance-identity';
@@ -87,7 +88,9 @@ export async function notifyLogin(env: PamEnv, deps: NotifyDeps, deadline: numbe
 /** The key that authenticated (SSH_AUTH_INFO_0) and its IAM key id, from the keys cache entry. */
 function keyOf(user: string, authInfo: string | undefined, config: Config): { fingerprint: string | null; keyId: string | null; iamUser: string | null } {
   const fingerprints = authInfoFingerprints(authInfo);
-  const entry = new KeysCache(config.cacheDir, { create: false }).read(user, authScope(config));
+  // pam_exec runs this as root: read the command user's cache as that user.
+  const read = asCacheOwner(config.cacheDir, () => new KeysCache(config.cacheDir).read(user, authScope(config)));
+  const entry = read.ok ? read.value : null;
   for (const fp of fingerprints) {
     const k = entry?.keys.find((c) => sameFingerprint(c.fingerprint, fp));
     if (k) return { fingerprint: fp, keyId: k.id, iamUser: entry!.iamUser };

@@ -2,17 +2,19 @@
  * Cache of the authorized IAM member list for `keys` on hosts where `sync` has not yet
  * recorded one: a burst of logins for unknown names then costs one IAM read per TTL, not one per login.
  */
-import { readFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-file';
 import { cachePath } from './paths';
 import { parseJsonObject } from './json';
+import { readPlantableFile } from './cache-access';
 import { isIamUserName } from '../sync/names';
 import type { IamUserRef } from '../aws/iam';
 
 /** The cached member list and when it was read from IAM; null when absent, foreign or older than ttlMs. */
 export function readMembers(cacheDir: string, scope: string, now: number, ttlMs: number): { fetchedAt: number; users: IamUserRef[] } | null {
   try {
-    const raw = parseJsonObject(readFileSync(cachePath(cacheDir, 'members'), 'utf8'));
+    const file = readPlantableFile(cachePath(cacheDir, 'members'));
+    const raw = file && parseJsonObject(file.text);
     if (!raw || raw.version !== 1 || raw.scope !== scope || typeof raw.fetchedAt !== 'number') return null;
     const age = now - raw.fetchedAt;
     if (age < 0 || age >= ttlMs || !Array.isArray(raw.users)) return null;

@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../util/atomic-file';
 import { plan as makePlan, type DesiredUser, type Plan, type PlanSettings } from './plan';
 import { applyPlan, usersInPlace } from './apply';
 import { KeysCache } from '../keys/cache';
+import { asCacheOwner } from '../state/cache-access';
 import { formatPlan, planJson } from './plan-format';
 import { authScope } from '../keys/cache-entry';
 import { createIamDirectory } from '../aws/iam';
@@ -105,7 +106,8 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
     accounts,
     registry,
     writeSudoers: (content) => writeSudoers(config.sudoersFile, content, exec),
-    forgetKeys: (user) => new KeysCache(config.cacheDir, { create: false }).forget(user),
+    // As the cache's owner: a link planted in CACHE_DIR must not make root unlink elsewhere.
+    forgetKeys: (user) => void asCacheOwner(config.cacheDir, () => new KeysCache(config.cacheDir).forget(user)),
   }, log);
   const inPlace = usersInPlace(plan, created);
   // File mode / prefetch: per-user key reads, after the accounts exist and before the state names them.

@@ -13,7 +13,8 @@ import { authScope, type CachedKey, type KeysCacheEntry } from '../keys/cache-en
 import { parseKeyFile, planKeyFiles, type KeyFileUser } from '../keys/file-mode';
 import { prepareKeysDir, readKeyFiles, removeKeyFile, writeKeyFile } from '../keys/file-mode-store';
 import { KeysCache } from '../keys/cache';
-import { cacheOwner, writeEntriesAsOwner } from './keys-prefetch';
+import { writeEntriesAsOwner } from './keys-prefetch';
+import { asCacheOwner, cacheOwner } from '../state/cache-access';
 import type { LocalSnapshot, Plan } from './plan';
 import type { SyncState } from '../state/sync-state';
 import { formatCalls, type CallStats } from '../aws/call-stats';
@@ -66,7 +67,10 @@ export async function syncUserKeys(
     known = (user) => parseKeyFile(existing.get(user) ?? '');
   } else {
     const cache = new KeysCache(config.cacheDir);
-    known = (user) => cache.read(user, scope)?.keys ?? [];
+    known = (user) => {
+      const r = asCacheOwner(config.cacheDir, () => cache.read(user, scope));
+      return (r.ok ? r.value?.keys : null) ?? [];
+    };
   }
 
   const read = new Map<string, CachedKey[]>();
@@ -115,7 +119,7 @@ export async function syncUserKeys(
   const entries: KeysCacheEntry[] = users.filter((u) => read.has(u.localName)).map((u) => ({
     version: 1, fetchedAt: now, localUser: u.localName, iamUser: u.iamName, scope, keys: read.get(u.localName)!,
   }));
-  const { written, failed } = writeEntriesAsOwner(config.cacheDir, owner, entries);
+  const { written, failed } = writeEntriesAsOwner(config.cacheDir, entries);
   result.written = written.length;
   for (const [user, error] of Object.entries(failed)) {
     result.failed.push(user);

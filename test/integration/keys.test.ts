@@ -5,7 +5,7 @@
  * a real `iam-ssh sync` made them; most tests then drop sync's member record (users.json) to
  * exercise the path of a host whose record is missing or out of date.
  */
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
@@ -33,6 +33,8 @@ function writeConfig(lines: Record<string, string>, name = 'iam-ssh.conf'): stri
   const file = join(dir, name);
   const all = { AWS_ENDPOINT_URL: proxy.url, STATE_DIR: join(dir, 'state'), CACHE_DIR: join(dir, 'cache'), ...lines };
   writeFileSync(file, Object.entries(all).map(([k, v]) => `${k}="${v}"`).join('\n') + '\n');
+  // install makes CACHE_DIR for the command user (here: root, which runs keys in these tests).
+  mkdirSync(join(dir, 'cache'), { recursive: true, mode: 0o700 });
   return file;
 }
 

@@ -146,4 +146,35 @@ rootSuite('sync writes AuthorizedKeysFiles (KEYS_MODE=file) and prefetches the k
     expect(login.stderr).toContain('iam-ssh keys: 0 AWS calls');
     expect(env.proxy.total()).toBe(0);
   });
+
+  test('what the command user plants in CACHE_DIR cannot hang or redirect root', async () => {
+    const asCommandUser = (cmd: string, args: string[]) => env.ns.must('setpriv', ['--reuid=iam-ssh', '--regid=iam-ssh', '--clear-groups', cmd, ...args]);
+    const entry = '/var/cache/iam-ssh/keys/alice.smith.json';
+    // A FIFO where root's sync (prefetch: it reads the known key bodies) and notify-login read.
+    await asCommandUser('rm', ['-f', entry]);
+    await asCommandUser('mkfifo', [entry]);
+    const r = await env.sync();
+    expect(r.code).toBe(0);
+    expect(r.ms).toBeLessThan(20_000);
+    expect(await stat(entry)).toMatch(/^iam-ssh:\S+ 600$/); // replaced by a real entry
+    await asCommandUser('rm', ['-f', entry]);
+    await asCommandUser('mkfifo', [entry]);
+    const notify = await env.ns.exec(BIN_IN_NS, ['notify-login'], {
+      env: { ...AWS_ENV, PAM_TYPE: 'open_session', PAM_USER: 'alice.smith', PAM_RHOST: '192.0.2.1', PAM_SERVICE: 'sshd' }, timeoutMs: 20_000,
+    });
+    expect(notify.code).toBe(0);
+    expect(notify.ms).toBeLessThan(3_000 + 2_000);
+    expect(events(notify.stderr, 'notify.timeout')).toEqual([]);
+
+    // A symlink in place of CACHE_DIR/keys, into a directory only root may write: removing Bob
+    // must not make root unlink the file of that name there.
+    await env.ns.must('install', ['-d', '-m', '0700', '/var/lib/root-only']);
+    await env.ns.writeFile('/var/lib/root-only/bob.json', 'precious\n', '0600');
+    await asCommandUser('rm', ['-rf', '/var/cache/iam-ssh/keys']);
+    await asCommandUser('ln', ['-s', '/var/lib/root-only', '/var/cache/iam-ssh/keys']);
+    await iam(new RemoveUserFromGroupCommand({ GroupName: 'ssh-users', UserName: 'Bob' }));
+    const removal = await env.sync();
+    expect(events(removal.stderr, 'sync.change').some((c) => c.action === 'remove-user' && c.user === 'bob')).toBe(true);
+    expect(await env.ns.readFile('/var/lib/root-only/bob.json')).toBe('precious\n');
+  });
 });

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync, existsSync, readdirSync, utimesSync, mkdirSync, chownSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync, existsSync, readdirSync, utimesSync, mkdirSync, chownSync, renameSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeysCache } from '../../../src/keys/cache';
@@ -17,6 +18,8 @@ beforeAll(() => {
 });
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'iam-ssh-keys-cache-'));
+  // install creates CACHE_DIR for the command user; the cache itself never does.
+  mkdirSync(join(root, 'cache'), { mode: 0o700 });
   cache = new KeysCache(join(root, 'cache'));
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -163,9 +166,29 @@ describe('KeysCache tryLock', () => {
 });
 
 describe('KeysCache ownership', () => {
-  test('a cache directory of our own is writable, and is created 0700 when missing', () => {
+  test('a cache directory of our own is writable', () => {
     expect(cache.writable).toBe(true);
-    expect(mode(join(root, 'cache'))).toBe(0o700);
+  });
+
+  test('a missing cache directory is never created (a keys run by hand as root must not make it root\'s)', () => {
+    const c = new KeysCache(join(root, 'missing'));
+    expect(c.writable).toBe(false);
+    c.write(entry());
+    expect(c.tryLock('alice', 1000)).not.toBeNull();
+    expect(existsSync(join(root, 'missing'))).toBe(false);
+  });
+
+  test('a FIFO planted at an entry\'s name is read as nothing, without blocking', () => {
+    mkdirSync(join(root, 'cache', 'keys'), { mode: 0o700 });
+    execFileSync('mkfifo', [join(root, 'cache', 'keys', 'alice.json')]);
+    expect(cache.read('alice', SCOPE)).toBeNull();
+  });
+
+  test('a symlink planted at an entry\'s name is not followed', () => {
+    cache.write(entry());
+    renameSync(join(root, 'cache', 'keys', 'alice.json'), join(root, 'elsewhere.json'));
+    symlinkSync(join(root, 'elsewhere.json'), join(root, 'cache', 'keys', 'alice.json'));
+    expect(cache.read('alice', SCOPE)).toBeNull();
   });
 
   test('a cache directory that cannot be created is not writable', () => {
@@ -177,6 +200,7 @@ describe('KeysCache ownership', () => {
 
   (process.getuid?.() === 0 ? test : test.skip)("someone else's cache directory is read but never written (needs root to chown)", () => {
     const theirs = join(root, 'theirs');
+    mkdirSync(theirs, { mode: 0o700 });
     const owner = new KeysCache(theirs);
     owner.write(entry());
     chownSync(theirs, 65534, 65534);

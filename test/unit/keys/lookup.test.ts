@@ -24,6 +24,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'iam-ssh-lookup-'));
   config = { ...defaults(), stateDir: join(dir, 'state'), cacheDir: join(dir, 'cache'), authorizedGroups: ['ssh-users'], keysCacheTtlMs: 60_000, keysMaxStaleMs: 3_600_000 };
   mkdirSync(config.stateDir);
+  mkdirSync(config.cacheDir, { mode: 0o700 });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
