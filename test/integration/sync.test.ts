@@ -44,7 +44,7 @@ rootSuite('sync with real account tools', () => {
     await env.ns.must('groupadd', ['docker']);
     await env.ns.writeFile('/etc/iam-ssh-test-base-group', 'wheel:x:10:\ndocker:x:999:\n');
     await env.config({
-      IAM_AUTHORIZED_GROUPS: 'ssh-users,contractors', SUDOERS_GROUPS: 'admins', GROUP_MAP: 'devs=docker+wheel', LOCAL_GROUPS: 'users',
+      IAM_AUTHORIZED_GROUPS: 'ssh-users,contractors', SUDOERS_GROUPS: 'admins', GROUP_MAP: 'devs=docker+wheel', ALLOW_PRIVILEGED_GROUPS: 'docker,wheel', LOCAL_GROUPS: 'users',
       BASE_GROUP_FILE: '/etc/iam-ssh-test-base-group',
     });
   });
