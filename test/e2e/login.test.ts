@@ -1,12 +1,13 @@
 /**
  * End to end: a real sshd in a private mount namespace runs the built binary as its
  * AuthorizedKeysCommand (configured through aws-ec2-ssh's legacy config file, as after a
- * binary swap), and a real ssh client logs in with keys that exist only in the emulator's IAM.
+ * binary swap), and a real ssh client logs in with keys that exist only in the emulator's IAM,
+ * to the accounts `iam-ssh sync` made, and to no other.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Moto } from '../helpers/moto';
+import { Moto, TEST_CREDENTIALS } from '../helpers/moto';
 import { MountNamespace, rootSuite } from '../helpers/namespace';
 import { Sshd, makeClientKey, sshLogin, prepareCommandUser, type ClientKey } from '../helpers/sshd';
 import { requireBinary, logLines } from '../helpers/run';
@@ -20,6 +21,7 @@ rootSuite('ssh login through sshd with keys from IAM', () => {
   let active: ClientKey;
   let inactive: ClientKey;
   let outsider: ClientKey;
+  let intruder: ClientKey;
   let ids: Record<string, string[]>;
 
   beforeAll(async () => {
@@ -29,11 +31,14 @@ rootSuite('ssh login through sshd with keys from IAM', () => {
     active = await makeClientKey(keyDir, 'active');
     inactive = await makeClientKey(keyDir, 'inactive');
     outsider = await makeClientKey(keyDir, 'outsider');
+    intruder = await makeClientKey(keyDir, 'intruder');
     ids = await moto.seed({
       groups: ['ssh-users'],
       users: [
         { name: 'Alice.Smith', groups: ['ssh-users'], keys: [{ body: active.publicLine }, { body: inactive.publicLine, inactive: true }] },
         { name: 'Outsider', keys: [{ body: outsider.publicLine }] },
+        // An authorized IAM user named like the image's own admin account.
+        { name: 'ubuntu', groups: ['ssh-users'], keys: [{ body: intruder.publicLine }] },
       ],
     });
     ns = await MountNamespace.create();
@@ -41,8 +46,9 @@ rootSuite('ssh login through sshd with keys from IAM', () => {
     await prepareCommandUser(ns);
     await ns.writeFile('/etc/aws-ec2-ssh.conf',
       `# aws-ec2-ssh config, read as is\nIAM_AUTHORIZED_GROUPS="ssh-users"\nLOCAL_MARKER_GROUP="iam-synced-users"\nDONOTSYNC=0\nAWS_ENDPOINT_URL="${moto.url}"\n`);
-    for (const user of ['alice.smith', 'outsider']) {
-      await ns.must('useradd', ['--create-home', '--shell', '/bin/sh', '--password', '*', user]);
+    // Accounts that were here before iam-ssh: the image's admin (in sudo) and a local user.
+    for (const user of ['outsider', 'ubuntu']) {
+      await ns.must('useradd', ['--create-home', '--shell', '/bin/sh', '--password', '*', ...(user === 'ubuntu' ? ['--groups', 'sudo'] : []), user]);
     }
     sshd = await Sshd.start(ns, [
       'UsePAM no',
@@ -56,6 +62,20 @@ rootSuite('ssh login through sshd with keys from IAM', () => {
     await ns?.stop();
     await moto?.stop();
     if (keyDir) rmSync(keyDir, { recursive: true, force: true });
+  });
+
+  test('before any sync, an IAM user named like an existing local account cannot log in to it', async () => {
+    const r = await sshLogin(sshd.port, 'ubuntu', intruder, ['id']);
+    expect(r.code).toBe(255);
+    expect(logLines(sshd.output).some((l) => l.event === 'keys.refused' && l.user === 'ubuntu' && l.reason === 'not an account iam-ssh created or adopted')).toBe(true);
+    const sync = await ns.exec('/usr/local/sbin/iam-ssh', ['sync'], { env: { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    expect(sync.stderr).toMatch(/"event":"sync.done"/);
+  });
+
+  test('after sync, the same IAM user still cannot reach the local account sync did not make', async () => {
+    const r = await sshLogin(sshd.port, 'ubuntu', intruder, ['id']);
+    expect(r.code).toBe(255);
+    expect(r.stderr).toMatch(/Permission denied/);
   });
 
   test('an authorized IAM user with an upper-case name logs in with an Active key', async () => {
