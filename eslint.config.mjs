@@ -10,6 +10,8 @@ export const PURE_MODULES = [
   'src/config/config.ts',
   'src/config/layers.ts',
   'src/config/parse.ts',
+  'src/config/privileged.ts',
+  'src/config/sudo-rule.ts',
   'src/config/values.ts',
   'src/doctor/checks.ts',
   'src/doctor/checks-aws.ts',

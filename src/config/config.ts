@@ -191,6 +191,10 @@ export function isKnownKey(name: string): boolean {
   return Object.hasOwn(KEYS, name);
 }
 
+export function knownKeys(): string[] {
+  return Object.keys(KEYS);
+}
+
 /** Edits (insert, delete, substitute, swap two neighbours) between two strings. */
 function editDistance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);

@@ -34,8 +34,11 @@ export interface ConfigLayer {
  * with which arguments (USERADD_*, USERDEL_*), which endpoint, region or account it trusts
  * (AWS_*, IMDS_ENDPOINT, ASSUMEROLE, SSM_CONFIG_PATH, the *_TAG keys), which local accounts and
  * groups count as its own (LOCAL_MARKER_GROUP, SUDO_LOCAL_GROUP), or destroys local data
- * (REMOVE_HOME). Write access to a parameter should not amount to choosing a program that
- * root runs. An allow-list, so that a key added later stays local until someone decides.
+ * (REMOVE_HOME), or is the host's own consent (ALLOW_PRIVILEGED_GROUPS, aws-ec2-ssh's SUDOERSGROUP).
+ * Write access to a parameter should not amount to choosing a program that root runs; the keys
+ * here are bounded so that it does not amount to root either (SUDO_RULE's grammar, no privileged
+ * group in LOCAL_GROUPS or GROUP_MAP). An allow-list, so that a key added later stays local until
+ * someone decides; docs/configuration.md gives the reason per key (a test keeps the two in step).
  */
 export const SSM_SETTABLE: ReadonlySet<string> = new Set([
   'IAM_AUTHORIZED_GROUPS', 'SUDOERS_GROUPS', 'LOCAL_GROUPS', 'GROUP_MAP', 'DONOTSYNC', 'UID_MODE', 'UID_MIN', 'UID_MAX',

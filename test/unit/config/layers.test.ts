@@ -1,4 +1,6 @@
-import { defaults, isKnownKey } from '../../../src/config/config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaults, isKnownKey, knownKeys } from '../../../src/config/config';
 import { buildConfig, buildLayered, fileLayer, ssmLayer, tagLayer, wantedTags, SSM_SETTABLE, type ConfigLayer, type SsmParameter } from '../../../src/config/layers';
 import { parseConfigText, ConfigError } from '../../../src/config/parse';
 import * as v from '../../../src/config/values';
@@ -189,5 +191,25 @@ describe('instance tags', () => {
   test('tag keys that instance metadata cannot serve are rejected in the file', () => {
     for (const ok of ['SshGroups', 'iam:groups', 'a.b', 'x@y', '__proto__']) expect(v.tagKey(ok)).toBe(ok);
     for (const bad of ['', 'has space', 'a/b', '.', '..', '_index', 'x'.repeat(129)]) expect(() => v.tagKey(bad)).toThrow(/not a tag key/);
+  });
+});
+
+describe('docs/configuration.md says what the code does', () => {
+  const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'configuration.md'), 'utf8');
+  const section = (title: string) => doc.split(/^## /m).find((sct) => sct.startsWith(title))!;
+  const rows = (text: string) => text.split('\n').filter((l) => /^\| `/.test(l)).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+  const keysOf = (cell: string) => [...cell.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]!);
+
+  test('every key is in the key table', () => {
+    expect(rows(section('Keys')).flatMap((r) => keysOf(r[0]!)).sort()).toEqual(knownKeys().sort());
+  });
+
+  test('the table of where each key may be set lists every key once, and matches SSM_SETTABLE and the tag layer', () => {
+    const table = rows(section('Where each key may be set'));
+    const all = table.flatMap((r) => keysOf(r[0]!));
+    expect(all.sort()).toEqual(knownKeys().sort());
+    expect(table.filter((r) => r[2]!.startsWith('yes')).flatMap((r) => keysOf(r[0]!)).sort()).toEqual([...SSM_SETTABLE].sort());
+    expect(table.filter((r) => r[3]!.startsWith('yes')).flatMap((r) => keysOf(r[0]!)).sort()).toEqual(['IAM_AUTHORIZED_GROUPS', 'SUDOERS_GROUPS']);
+    expect(table.every((r) => r[1] === 'yes')).toBe(true);
   });
 });
