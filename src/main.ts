@@ -8,9 +8,14 @@ import { runKeys } from './keys/command';
 import { runNotifyLogin } from './notify/command';
 import { loadFull } from './load-full';
 import type { IamFactory } from './aws/iam';
+import { stderrLogger } from './util/log';
 
 /** IAM for the keys lookup: the SDK lives in the full bundle, loaded on a cache miss only. */
 const createIamFromFull: IamFactory = async (...args) => (await loadFull()).createIamDirectory(...args);
+
+// Every line on stderr is one JSON object, Node's own warnings included.
+process.removeAllListeners('warning');
+process.on('warning', (w) => stderrLogger('node').log('warn', 'node.warning', { name: w.name, message: w.message }));
 
 async function run(argv: string[]): Promise<number> {
   const configFromEnv = process.env.IAM_SSH_CONFIG || undefined;

@@ -9,7 +9,7 @@ import type { CommandModule } from 'yargs';
 import { defaults } from '../config/config';
 import { resolveConfig } from '../config/resolve';
 import { stderrLogger, errText } from '../util/log';
-import { HardDeadline } from '../util/deadline';
+import { HardDeadline, processStartMs } from '../util/deadline';
 import { callStats, formatCalls } from '../aws/call-stats';
 import type { IamDirectory, IamFactory } from '../aws/iam';
 import { lookupKeys } from './lookup';
@@ -38,7 +38,7 @@ export interface KeysArgs {
 export async function runKeys(args: KeysArgs, createIam: IamFactory): Promise<void> {
   const { user, fingerprint, configFile, stats } = args;
   const log = stderrLogger('keys');
-  const deadline = new HardDeadline(Date.now(), defaults().keysTimeoutMs, (budgetMs) => {
+  const deadline = new HardDeadline(processStartMs(), defaults().keysTimeoutMs, (budgetMs) => {
     log.log('error', 'keys.timeout', { user: user.slice(0, 64), budgetMs });
     process.exit(0);
   });
@@ -51,6 +51,8 @@ export async function runKeys(args: KeysArgs, createIam: IamFactory): Promise<vo
     await lookupKeys(user, fingerprint, {
       config,
       log,
+      // One deadline for every part: the lookup gives up (and serves what is stale) before the hard stop.
+      deadline: deadline.at,
       iam: async ({ retry }) => (iam = await createIam(config, config.cacheDir, { maxAttempts: retry ? 2 : 1 })),
       out: (text) => writeSync(1, text),
       managedAccount: (name) => checkManagedAccount(name, config),

@@ -3,6 +3,7 @@
  * cache, and only then IAM, with one refresh at a time across processes (single flight) and a
  * usable stale entry served when IAM fails. Every side effect comes in through LookupDeps.
  */
+import { setMaxListeners } from 'node:events';
 import type { Config } from '../config/config';
 import type { Logger } from '../util/log';
 import { errText } from '../util/log';
@@ -29,6 +30,8 @@ export interface LookupDeps {
   out: (text: string) => void;
   /** Whether `user` is a local account sync created or adopted, and its IAM identity (./managed-account.ts). */
   managedAccount: (user: string) => ManagedCheck;
+  /** When the command's hard budget ends (ms, Date.now() terms); by default KEYS_TIMEOUT from now. */
+  deadline?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   /** Called once when another process holds the refresh: the waiter leaves the CPU to it. */
@@ -47,7 +50,7 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const started = now();
-  const deadline = started + config.keysTimeoutMs - MARGIN_MS;
+  const deadline = (deps.deadline ?? started + config.keysTimeoutMs) - MARGIN_MS;
 
   if (!isValidLocalName(user)) {
     log.log('info', 'keys.refused', { user: printable(user), reason: `name ${checkLocalName(user)}` });
@@ -132,6 +135,8 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
     const fresh = cache.read(user, scope);
     if (fresh && freshness(fresh, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(fresh, 'waited');
     const ac = new AbortController();
+    // Every key of a user is read at once on this signal: more than ten keys is not a leak.
+    setMaxListeners(0, ac.signal);
     const timer = setTimeout(() => ac.abort(new Error('IAM did not answer within the time budget')), Math.max(0, deadline - now()));
     try {
       const entry = await refresh(account, scope, getIam, cached?.keys ?? [], ac.signal, deps, now, cache.writable);

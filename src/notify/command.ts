@@ -10,6 +10,7 @@
 import { hostname } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { defaults, type Config } from '../config/config';
+import { HardDeadline, processStartMs } from '../util/deadline';
 import { resolveForReport } from '../config/resolve';
 import { stderrLogger, errText, type Logger } from '../util/log';
 import { decideNotify } from './rules';
@@ -107,27 +108,20 @@ export async function runNotifyLogin(env: PamEnv, configFile: string | undefined
   // close_session and the other calls end here, before any file is read.
   if (env.PAM_TYPE !== 'open_session') return;
   const log = stderrLogger('notify', undefined, 'always');
-  const started = Date.now();
-  let budget = defaults().notifyTimeoutMs;
-  const hardStop = () => {
-    log.log('error', 'notify.timeout', { user: clean(env.PAM_USER), budgetMs: budget });
+  const deadline = new HardDeadline(processStartMs(), defaults().notifyTimeoutMs, (budgetMs) => {
+    log.log('error', 'notify.timeout', { user: clean(env.PAM_USER), budgetMs });
     process.exit(0);
-  };
-  let timer = setTimeout(hardStop, budget);
+  });
   try {
     const { config, warnings } = await resolveForReport(configFile, log);
     for (const w of warnings) log.log('warn', 'config.warning', { message: w });
-    if (config.notifyTimeoutMs !== budget) {
-      clearTimeout(timer);
-      budget = config.notifyTimeoutMs;
-      timer = setTimeout(hardStop, Math.max(0, started + budget - Date.now()));
-    }
-    await notifyLogin(env, { config, log }, started + budget - MARGIN_MS);
+    deadline.setBudget(config.notifyTimeoutMs);
+    await notifyLogin(env, { config, log }, deadline.at - MARGIN_MS);
   } catch (e) {
     log.log('error', 'notify.error', { user: clean(env.PAM_USER), error: errText(e) });
   } finally {
-    await log.flush?.(Math.max(0, started + budget - Date.now() - 50));
-    clearTimeout(timer);
+    await log.flush?.(Math.max(0, deadline.at - Date.now() - 50));
+    deadline.clear();
   }
 }
 

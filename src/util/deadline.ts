@@ -1,4 +1,12 @@
 /**
+ * When this process started, in Date.now() terms: sshd and PAM wait from the exec, so every
+ * budget of theirs counts from here, not from when our code first ran.
+ */
+export function processStartMs(): number {
+  return Math.floor(performance.timeOrigin);
+}
+
+/**
  * A hard limit on a command's wall time, for the commands that sshd and PAM wait on: when it
  * passes, `onExpire` runs (it logs and exits). The budget counts from `started`, also when it
  * is changed after the config is read.

@@ -274,6 +274,17 @@ test('many concurrent processes for one user make one IAM round between them', a
   expect(proxy.counts.GetSSHPublicKey).toBe(2); // the Inactive key's body is never fetched
 });
 
+test('every line on stderr is one JSON object, also for a user with more keys than Node\'s listener warning allows', async () => {
+  const many = await Promise.all(Array.from({ length: 12 }, (_, i) => makeClientKey(dir, `many${i}`)));
+  await moto.seed({ users: [{ name: 'Many', groups: ['ssh-users'], keys: many.map((k) => ({ body: k.publicLine })) }] });
+  const cfg = await managed({ IAM_AUTHORIZED_GROUPS: 'ssh-users' });
+  const r = await keys(cfg, 'many');
+  expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(12);
+  const lines = r.stderr.split('\n').filter(Boolean);
+  expect(lines.length).toBeGreaterThan(0);
+  for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+});
+
 test('config problems fail closed with a message naming the file and line', async () => {
   const bad = join(dir, 'bad.conf');
   writeFileSync(bad, 'IAM_AUTHORIZED_GROUPS="ssh-users"\nKEYS_CACHE_TTL=soon\n');
