@@ -9,7 +9,7 @@
  */
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DROP_IN_NAME, KEY_SOURCE_KEYWORDS, dropInText, effectiveIsOurs, insertBlock, keySourceLines, otherKeySources, parseSshdConfig, removeBlock, type Directive, type KeysSettings } from '../platform/sshd-config';
+import { DROP_IN_NAME, KEY_SOURCE_KEYWORDS, dropInText, effectiveIsOurs, insertBlock, keySourceLines, otherKeySources, parseSshdConfig, removeBlock, removeBlockKeeping, type Directive, type KeysSettings } from '../platform/sshd-config';
 import { PROBE_USER, readSshdLayout, SshdControl, type SshdLayout } from '../platform/sshd';
 import type { InstallHost } from './host';
 import type { SshdChange } from './manifest';
@@ -111,11 +111,14 @@ function restore(host: InstallHost, s: Snapshot): void {
 }
 
 /** Takes out what installSshd put in; the main file comes back byte for byte. */
-export async function uninstallSshd(host: InstallHost, change: SshdChange): Promise<void> {
+export async function uninstallSshd(host: InstallHost, change: SshdChange, out: (line: string) => void): Promise<void> {
   if (change.method === 'drop-in') host.removeFile(change.path);
   else if (change.method === 'block-over-symlink') host.symlink(change.symlinkTarget, change.path);
   else {
     const st = lstatSync(change.path, { throwIfNoEntry: false });
-    if (st) writeMain(host, change.path, removeBlock(readFileSync(change.path, 'utf8')));
+    if (!st) return;
+    const { text, kept } = removeBlockKeeping(readFileSync(change.path, 'utf8'));
+    if (kept.length) out(`kept ${kept.length} line(s) added by hand inside iam-ssh's block of ${change.path}: ${kept.map((l) => JSON.stringify(l)).join(', ')}`);
+    writeMain(host, change.path, text);
   }
 }

@@ -46,7 +46,7 @@ export async function runUninstall(o: UninstallOptions, out: (line: string) => v
   } else if (s.kind === 'cron') host.removeFile(s.path);
 
   if (manifest.sshd) {
-    await uninstallSshd(host, manifest.sshd);
+    await uninstallSshd(host, manifest.sshd, out);
     if (!o.dryRun) {
       const sshd = new SshdControl();
       const invalid = await sshd.test(manifest.sshd.path);

@@ -25,7 +25,7 @@ export const DROP_IN_NAME = '00-iam-ssh.conf';
 export const COMMAND_USER = 'iam-ssh';
 
 export const BEGIN_MARK = '# BEGIN iam-ssh: managed by `iam-ssh install`; `iam-ssh uninstall` removes this block';
-const END_MARK = '# END iam-ssh';
+export const END_MARK = '# END iam-ssh';
 
 /** Directives of one file in order; comments and blank lines skipped. */
 export function parseSshdConfig(file: string, text: string): Directive[] {
@@ -73,12 +73,25 @@ export function insertBlock(text: string, s: KeysSettings): string {
   return block + removeBlock(text);
 }
 
-export function removeBlock(text: string): string {
+/**
+ * Takes out the lines install wrote: the two marks and the key-source directives between them.
+ * Anything else an administrator added inside the block stays where the block was, and is
+ * returned in `kept` so that the caller can say so.
+ */
+export function removeBlockKeeping(text: string): { text: string; kept: string[] } {
   const start = text.indexOf(BEGIN_MARK + '\n');
-  if (start === -1) return text;
+  if (start === -1) return { text, kept: [] };
   const endAt = text.indexOf('\n' + END_MARK + '\n', start);
   if (endAt === -1) throw new Error(`an iam-ssh block in sshd_config has no "${END_MARK}" line; fix the file by hand`);
-  return text.slice(0, start) + text.slice(endAt + END_MARK.length + 2);
+  const inside = text.slice(start + BEGIN_MARK.length + 1, endAt + 1).split('\n').slice(0, -1);
+  const ours = (line: string) => (KEY_SOURCE_KEYWORDS as readonly string[]).includes(line.trim().split(/[\s=]+/)[0]!.toLowerCase());
+  const kept = inside.filter((l) => !ours(l));
+  const keptText = kept.map((l) => l + '\n').join('');
+  return { text: text.slice(0, start) + keptText + text.slice(endAt + END_MARK.length + 2), kept };
+}
+
+export function removeBlock(text: string): string {
+  return removeBlockKeeping(text).text;
 }
 
 export function hasBlock(text: string): boolean {

@@ -1,5 +1,5 @@
 import {
-  parseSshdConfig, insertBlock, removeBlock, hasBlock, dropInText, keySourceLines, includes, otherKeySources, parseEffective, effectiveIsOurs, BEGIN_MARK,
+  parseSshdConfig, insertBlock, removeBlock, removeBlockKeeping, END_MARK, hasBlock, dropInText, keySourceLines, includes, otherKeySources, parseEffective, effectiveIsOurs, BEGIN_MARK,
   type KeysSettings,
 } from '../../../src/platform/sshd-config';
 
@@ -41,6 +41,12 @@ describe('the marked block', () => {
   });
   test('text without a block is returned as is', () => {
     expect(removeBlock('Port 22\n')).toBe('Port 22\n');
+  });
+  test('lines an administrator added inside the block are kept where it was, and reported', () => {
+    const withBlock = insertBlock('Port 22\n', CMD);
+    const edited = withBlock.replace(`${END_MARK}\n`, `# keep me\nPermitRootLogin no\n${END_MARK}\n`);
+    expect(removeBlockKeeping(edited)).toEqual({ text: '# keep me\nPermitRootLogin no\nPort 22\n', kept: ['# keep me', 'PermitRootLogin no'] });
+    expect(removeBlockKeeping(withBlock)).toEqual({ text: 'Port 22\n', kept: [] });
   });
 });
 
