@@ -107,7 +107,8 @@ export async function runInstall(o: InstallOptions, out: (line: string) => void)
   if (host.changes.length === 0) out('nothing to change: already installed with these settings');
   else out(`${o.dryRun ? 'would change' : 'changed'} ${host.changes.length} item(s)`);
   if (syncCode !== 0) {
-    out(`warning: the first sync exited ${syncCode}; see its log lines above and run \`${binary} doctor\``);
+    // sshd is wired, but keys answers only for accounts a sync made: nobody logs in through IAM yet.
+    out(`error: the first sync exited ${syncCode}: no IAM user can log in through iam-ssh until a sync succeeds; see its log lines above and run \`${binary} doctor\``);
     return 1;
   }
   return 0;
