@@ -111,13 +111,17 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
   }, log);
   const inPlace = usersInPlace(plan, created);
   // File mode / prefetch: per-user key reads, after the accounts exist and before the state names them.
-  const keys = await syncUserKeys(config, iam, inPlace, managedNames(local, plan, readSyncState(config.stateDir), config.localMarkerGroup), plan.complete, log);
+  // Key files of users who left go when the authorized groups were read completely, like their accounts.
+  const keys = await syncUserKeys(config, iam, inPlace, managedNames(local, plan, readSyncState(config.stateDir), config.localMarkerGroup), plan.accessComplete, log);
   const keyFailures = keys?.failed.length ?? 0;
-  if (plan.complete) writeState(config, inPlace, snapshot.groupMembers);
+  // The record follows the authorized groups alone: a failed sudo, GROUP_MAP or NOTIFY_GROUPS read
+  // must not freeze the member list `keys` trusts (the failed group is left out of groupsRead).
+  if (plan.accessComplete) writeState(config, inPlace, snapshot.groupMembers);
   const counts = Object.fromEntries(['create-user', 'remove-user', 'add-member', 'remove-member', 'create-group', 'write-sudoers'].map((k) => [k, plan.actions.filter((a) => a.kind === k).length]));
-  log.log(failures || keyFailures || !plan.complete ? 'warn' : 'info', 'sync.done', {
+  log.log(failures || keyFailures || !plan.complete || plan.stranded.length ? 'warn' : 'info', 'sync.done', {
     complete: plan.complete && keyFailures === 0, changes: plan.actions.length - failures, failures, planned: counts,
-    users: plan.desired.length, removalsWithheld: plan.removalsWithheld, calls: callStats({ iam: iam.calls }), ...(keys ? { keys: { ...keys, failed: keyFailures } } : {}),
+    users: plan.desired.length, removalsWithheld: plan.removalsWithheld, failedGroups: snapshot.failed, recorded: plan.accessComplete,
+    stranded: plan.stranded, calls: callStats({ iam: iam.calls }), ...(keys ? { keys: { ...keys, failed: keyFailures } } : {}),
     durationMs: Date.now() - started,
   });
   if (opts.stats) process.stdout.write(syncStatsText(callStats({ iam: iam.calls }), keys));
@@ -136,7 +140,8 @@ function recordLastSync(config: Config, log: Logger, outcome: Omit<LastSync, 'ti
 }
 
 function exitCode(plan: Plan, failures: number): number {
-  if (!plan.complete || failures > 0) return EXIT.incomplete;
+  // A managed account outside UID_MIN..UID_MAX is a settings error: never a quiet success.
+  if (!plan.complete || failures > 0 || plan.stranded.length > 0) return EXIT.incomplete;
   if (plan.removalsWithheld) return EXIT.refused;
   return EXIT.ok;
 }
@@ -181,7 +186,8 @@ export function syncCommand(configFromEnv: string | undefined): CommandModule<ob
         .option('wait', { type: 'number', default: 30, describe: 'seconds to wait for a running sync before skipping' })
         .option('stats', { type: 'boolean', default: false, describe: 'print the AWS calls of this run, by service and action' })
         .epilogue(
-          'Exit status: 0 in sync; 1 an IAM read or a change failed (nothing was removed if IAM was incomplete); ' +
+          'Exit status: 0 in sync; 1 an IAM read or a change failed (what depends on a failed read was not removed), ' +
+            'or managed accounts are outside UID_MIN..UID_MAX; ' +
             '2 bad config or usage; 3 removals refused by MAX_REMOVALS or the empty-result guard.',
         ) as never,
     handler: async (args) => {

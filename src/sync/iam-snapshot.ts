@@ -1,10 +1,12 @@
 /**
  * Reads everything sync needs from IAM in O(groups + pages) calls: the members of every
- * authorized, sudo and mapped group (or ListUsers when no group is configured). A failed read
- * is recorded, never turned into an empty list: the planner then withholds every removal.
+ * authorized, sudo, mapped and notify group (or ListUsers when no group is configured). A
+ * failed read, or an answer lacking what a complete one has, is recorded, never turned into an
+ * empty list: the planner then withholds what depends on it (plan-reads.ts).
  */
 import type { IamDirectory, IamUserRef } from '../aws/iam';
 import type { IamSnapshot } from './plan';
+import { LIST_USERS } from './plan-reads';
 import type { Config } from '../config/config';
 import { forEachLimited } from '../util/pool';
 
@@ -35,7 +37,7 @@ export async function readIamSnapshot(iam: IamDirectory, config: Config, signal?
     all
       ? iam.listUsers(signal).then(
           (users) => users.forEach((u) => refs.set(u.userName, u)),
-          (e) => void (errors['ListUsers'] = describe(e)),
+          (e) => void (errors[LIST_USERS] = describe(e)),
         )
       : Promise.resolve(),
   ]);

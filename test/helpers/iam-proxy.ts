@@ -1,6 +1,7 @@
 /**
  * An HTTP proxy in front of the emulator that counts AWS calls by Action and can make
- * chosen calls fail the way AWS does (Throttling) or hang, which the emulator cannot do.
+ * chosen calls fail the way AWS does (Throttling), hang, or answer HTTP 200 without an element
+ * a complete answer has, which the emulator cannot do.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 
@@ -8,7 +9,24 @@ export interface FaultRule {
   action: string;
   /** Only when the request has this parameter value, e.g. { GroupName: 'devs' }. */
   when?: Record<string, string>;
-  fault: 'throttle' | 'hang' | 'error500' | 'denied';
+  /**
+   * `drop-element`: the emulator's answer, with `element` (and all it holds) cut out;
+   * `empty-result`: HTTP 200 with the operation's envelope around an empty result.
+   */
+  fault: 'throttle' | 'hang' | 'error500' | 'denied' | 'drop-element' | 'empty-result';
+  /** For drop-element: the XML element to remove, e.g. 'Users'. */
+  element?: string;
+}
+
+/** `xml` without the element `name`, whether empty (`<Users/>`) or with content. */
+export function dropElement(xml: string, name: string): string {
+  if (!/^[A-Za-z]+$/.test(name)) throw new Error(`not an element name: ${name}`);
+  return xml.replace(new RegExp(`<${name}(\\s[^>]*)?/>|<${name}(\\s[^>]*)?>[\\s\\S]*?</${name}>`, 'g'), '');
+}
+
+/** A well-formed answer of `action` whose result holds nothing, as a broken service or proxy might send. */
+function emptyResult(action: string): string {
+  return `<${action}Response xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><${action}Result></${action}Result><ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></${action}Response>`;
 }
 
 const DENIED = `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/test/i-0 is not authorized to perform this action</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`;
@@ -64,6 +82,10 @@ export class IamProxy {
         res.writeHead(403, { 'content-type': 'text/xml' }).end(DENIED);
         return;
       }
+      if (rule?.fault === 'empty-result') {
+        res.writeHead(200, { 'content-type': 'text/xml' }).end(emptyResult(action));
+        return;
+      }
       if (rule?.fault === 'error500') {
         res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
         return;
@@ -78,7 +100,8 @@ export class IamProxy {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
         const upstream = await fetch(target + (req.url ?? '/'), { method: req.method, headers, body: raw.length ? raw : undefined });
-        const out = Buffer.from(await upstream.arrayBuffer());
+        let out = Buffer.from(await upstream.arrayBuffer());
+        if (rule?.fault === 'drop-element' && upstream.ok) out = Buffer.from(dropElement(out.toString('utf8'), rule.element ?? ''), 'utf8');
         res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'text/xml', ...(self.dateHeader ? { date: self.dateHeader } : {}) }).end(out);
       } catch (e) {
         res.writeHead(502).end(String(e));
