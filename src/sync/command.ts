@@ -37,7 +37,7 @@ export interface SyncOptions {
   stats?: boolean;
 }
 
-const EXIT = { ok: 0, incomplete: 1, usage: 2, refused: 3 } as const;
+const EXIT = { ok: 0, incomplete: 1, usage: 2, refused: 3, busy: 4 } as const;
 
 export async function runSync(opts: SyncOptions): Promise<number> {
   const log = stderrLogger('sync');
@@ -60,8 +60,9 @@ export async function runSync(opts: SyncOptions): Promise<number> {
   if (!opts.dryRun) {
     const lock = await acquireRunLock(config.stateDir, opts.lockWaitMs);
     if ('heldBy' in lock) {
-      log.log('info', 'sync.skipped', { reason: `another sync (pid ${lock.heldBy}) is running` });
-      return EXIT.ok;
+      // Not a success: a timer unit whose runs keep finding the lock held shows a stuck run.
+      log.log('error', 'sync.skipped', { reason: `another sync (pid ${lock.heldBy}) held the run lock past --wait` });
+      return EXIT.busy;
     }
     release = lock.release;
   }
@@ -188,7 +189,7 @@ export function syncCommand(configFromEnv: string | undefined): CommandModule<ob
         .epilogue(
           'Exit status: 0 in sync; 1 an IAM read or a change failed (what depends on a failed read was not removed), ' +
             'or managed accounts are outside UID_MIN..UID_MAX; ' +
-            '2 bad config or usage; 3 removals refused by MAX_REMOVALS or the empty-result guard.',
+            '2 bad config or usage; 3 removals refused by MAX_REMOVALS or the empty-result guard; 4 another sync held the run lock past --wait.',
         ) as never,
     handler: async (args) => {
       process.exitCode = await runSync({

@@ -166,6 +166,19 @@ rootSuite('sync with real account tools', () => {
     expect((await env.sync()).stderr).not.toMatch(/"event":"sync.change"/);
   });
 
+  test('a run that cannot take the run lock within --wait exits 4, so a timer unit shows a stuck run', async () => {
+    const holder = env.ns.spawn('sleep', ['60']);
+    try {
+      await env.ns.writeFile('/var/lib/iam-ssh/sync.lock', String(holder.pid));
+      const r = await env.sync();
+      expect(r.code).toBe(4);
+      expect(events(r.stderr, 'sync.skipped')[0]).toMatchObject({ level: 'error' });
+    } finally {
+      holder.kill('SIGKILL');
+      await env.ns.must('rm', ['-f', '/var/lib/iam-ssh/sync.lock']);
+    }
+  });
+
   test('DONOTSYNC stops sync with a clear message', async () => {
     const conf = await env.ns.readFile('/etc/iam-ssh.conf');
     await env.ns.writeFile('/etc/iam-ssh.conf', conf + 'DONOTSYNC=1\n');
