@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaults, isKnownKey, knownKeys } from '../../../src/config/config';
 import { buildConfig, buildLayered, fileLayer, ssmLayer, tagLayer, wantedTags, SSM_SETTABLE, type ConfigLayer, type SsmParameter } from '../../../src/config/layers';
-import { parseConfigText, ConfigError } from '../../../src/config/parse';
+import { parseConfigText } from '../../../src/config/parse';
 import * as v from '../../../src/config/values';
+import { thrownConfigError } from '../../helpers/config-errors';
 
 const FILE = '/etc/iam-ssh.conf';
 const PATH = '/iam-ssh/prod/';
@@ -14,15 +15,7 @@ const flags = (entries: Record<string, string>): ConfigLayer => ({
   kind: 'flags', source: 'flags', entries: Object.entries(entries).map(([key, value]) => ({ key, value, source: `--${key}`, line: null })),
 });
 
-function thrown(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('did not throw');
-}
+const thrown = thrownConfigError;
 
 describe('layer precedence: defaults < file < SSM < tags < flags', () => {
   const fileText = 'IAM_AUTHORIZED_GROUPS=from-file\nSUDOERS_GROUPS=sudo-file\nMAX_REMOVALS=5\nUID_MIN=1000\nIAM_AUTHORIZED_GROUPS_TAG=SshGroups\n';

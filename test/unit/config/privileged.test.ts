@@ -9,21 +9,14 @@ import { buildLayered, fileLayer, ssmLayer } from '../../../src/config/layers';
 import { parseConfigText, ConfigError } from '../../../src/config/parse';
 import { PRIVILEGED_GROUPS, sudoersReferences } from '../../../src/config/privileged';
 import { readSudoersGroups } from '../../../src/config/host-sudoers';
+import { thrownConfigError } from '../../helpers/config-errors';
 
 const FILE = '/etc/iam-ssh.conf';
 const PATH = '/iam-ssh/prod/';
 const file = (text: string) => fileLayer(FILE, parseConfigText(text, FILE));
 const ssm = (entries: Record<string, string>) => ssmLayer(PATH, Object.entries(entries).map(([k, value]) => ({ name: `${PATH}${k}`, value, type: 'String' }))).layer;
 
-function thrown(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('did not throw');
-}
+const thrown = thrownConfigError;
 
 describe('the fixed list', () => {
   test.each(['root', 'wheel', 'sudo', 'admin', 'adm', 'shadow', 'disk', 'kmem', 'docker', 'lxd', 'incus-admin', 'libvirt', 'kvm', 'staff', 'systemd-journal'])('%s is privileged', (g) => {
