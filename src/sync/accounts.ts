@@ -3,12 +3,17 @@
  * systemd-userdb drop-ins for Flatcar's read-only base groups. Reading uses getent, so
  * every NSS source (files, altfiles, systemd) counts when deciding what exists.
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync, unlinkSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, unlinkSync, mkdirSync, lstatSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/config';
 import type { LocalGroup, LocalUser } from './plan';
 import { mustExec, type Exec } from '../platform/exec';
 import { readUseraddArgs } from './useradd-args';
+import { Registry } from './registry';
+import {
+  leftoverPrivateGroup, leftoversOf, membershipsOf, onlyPrivateGroupLeft, parseAccountFiles, unfinishedParts,
+  type AccountFiles, type HomeFacts,
+} from './account-files';
 
 export interface AccountsSnapshot {
   users: Record<string, LocalUser>;
@@ -34,6 +39,14 @@ export class Accounts {
     const groups: Record<string, LocalGroup> = {};
     for (const [name, , gid, members] of parseColonFile(group.stdout)) {
       if (name && gid) groups[name] = { name, gid: Number(gid), members: members ? members.split(',').filter(Boolean) : [], base: false };
+    }
+    // The private group of a registered account that a killed run left without its account is
+    // not shown: its GID is that account's UID, to be used again, not a collision to avoid. The
+    // run removes it (apply.ts) before creating the account again.
+    const present = parseAccountFiles({ passwd: passwd.stdout, group: '', shadow: null, gshadow: null }).passwd;
+    for (const [name, entry] of Object.entries(new Registry(this.config.stateDir).all())) {
+      const g = Object.hasOwn(groups, name) ? groups[name]! : null;
+      if (g && leftoverPrivateGroup(name, entry.uid, { passwd: present, group: [g] })) delete groups[name];
     }
     // A group in the read-only base file and not in /etc/group cannot be changed by gpasswd.
     const etcGroups = new Set(parseColonFile(safeRead('/etc/group')).map((f) => f[0]));
@@ -91,6 +104,59 @@ export class Accounts {
     }
   }
 
+  /** What keeps an account whose creation was interrupted from being what useradd makes. */
+  async unfinished(user: string): Promise<string[]> {
+    const files = readAccountFiles();
+    const p = files.passwd.find((e) => e.name === user);
+    const primary = p !== undefined && (await this.run('getent', ['group', String(p.gid)])).exitCode === 0;
+    return unfinishedParts(user, files, primary, p ? homeFacts(p.home) : null, readUseraddArgs(this.config.useraddArgs).createsHome);
+  }
+
+  /**
+   * An account a killed useradd left unfinished (never used: it was not yet in the record keys
+   * trusts) is deleted and made again in the groups it is in. Its home is kept, except the empty
+   * one of root's that useradd was killed making, so that useradd makes it whole.
+   */
+  async recreateUser(user: string, iamName: string, uid: number): Promise<void> {
+    const files = readAccountFiles();
+    const p = files.passwd.find((e) => e.name === user);
+    if (!p || p.uid !== uid) throw new Error(`${user} is not the account with uid ${uid}`);
+    const groups = membershipsOf(user, files);
+    const home = homeFacts(p.home);
+    if (home?.isDir && home.ownerUid === 0 && home.empty) rmdirSync(p.home);
+    await mustExec(this.run, this.config.userdelProgram, [...this.config.userdelArgs, '--', user]);
+    await this.clearLeftovers(user, uid);
+    await this.createUser(user, iamName, uid, groups);
+  }
+
+  /**
+   * Removes what a killed run left of a registered account that no longer exists. A lone private
+   * group goes with groupdel; a shadow entry or memberships of a name without an account have no
+   * tool of their own, so the name gets an account for a moment (no home) and userdel removes it
+   * all. Homes are never removed here.
+   */
+  async clearLeftovers(user: string, uid: number | null): Promise<string[]> {
+    if ((await this.run('getent', ['passwd', user])).exitCode === 0) throw new Error(`${user} exists: nothing of it is a leftover`);
+    const files = readAccountFiles();
+    const found = leftoversOf(user, uid, files);
+    if (onlyPrivateGroupLeft(found, user)) {
+      await mustExec(this.run, 'groupdel', ['--', user]);
+    } else if (found.length) {
+      const primary = leftoverPrivateGroup(user, uid, files)
+        ? ['--gid', String(uid)]
+        : files.group.some((g) => g.name === user) ? ['--gid', this.config.localMarkerGroup] : ['--user-group'];
+      const uidFree = uid !== null && !files.passwd.some((p) => p.uid === uid);
+      await mustExec(this.run, this.config.useraddProgram, ['--system', '--no-create-home', '--no-log-init', ...(uidFree ? ['--uid', String(uid)] : []), ...primary, '--', user]);
+      // No --force: it would also take a group that is another account's primary.
+      await mustExec(this.run, this.config.userdelProgram, ['--', user]);
+    }
+    for (const m of this.userdbMemberships().filter((m) => m.startsWith(`${user}:`))) {
+      try { unlinkSync(join(this.config.userdbDir, `${m}.membership`)); } catch { /* already gone */ }
+      found.push(`userdb membership ${m}`);
+    }
+    return found;
+  }
+
   async addMember(user: string, group: string, via: 'usermod' | 'userdb'): Promise<void> {
     if (via === 'userdb') {
       mkdirSync(this.config.userdbDir, { recursive: true, mode: 0o755 });
@@ -130,6 +196,22 @@ export class Accounts {
     for (const m of this.userdbMemberships().filter((m) => m.startsWith(`${user}:`))) {
       try { unlinkSync(join(this.config.userdbDir, `${m}.membership`)); } catch { /* already gone */ }
     }
+  }
+}
+
+/** The account files as shadow-utils writes them: only accounts made by useradd are ever repaired. */
+function readAccountFiles(): AccountFiles {
+  const maybe = (path: string) => (existsSync(path) ? safeRead(path) : null);
+  return parseAccountFiles({ passwd: safeRead('/etc/passwd'), group: safeRead('/etc/group'), shadow: maybe('/etc/shadow'), gshadow: maybe('/etc/gshadow') });
+}
+
+function homeFacts(path: string): HomeFacts | null {
+  if (!path.startsWith('/')) return null;
+  try {
+    const st = lstatSync(path);
+    return { isDir: st.isDirectory(), ownerUid: st.uid, empty: st.isDirectory() && readdirSync(path).length === 0 };
+  } catch {
+    return null;
   }
 }
 

@@ -2,6 +2,9 @@
  * Applies a plan, one action at a time: each applied change is one log line; a failing change
  * is reported and the others go on. The accounts, the registry, sudoers and the keys cache come
  * in as ports, so that the order and the recovery rules can be tested with fakes.
+ *
+ * Before the plan's actions, what a run killed part-way left is set right, so that a run after a
+ * kill -9 ends where an uninterrupted run would have.
  */
 import type { Logger } from '../util/log';
 import { errText } from '../util/log';
@@ -15,11 +18,29 @@ export interface AccountsPort {
   addMember(user: string, group: string, via: Via): Promise<void>;
   removeMember(user: string, group: string, via: Via): Promise<void>;
   removeUser(user: string, keepHome: boolean): Promise<void>;
+  /** What keeps an existing account from being what useradd makes (empty when nothing does). */
+  unfinished(user: string): Promise<string[]>;
+  /** Deletes an unfinished account (never its home's content) and creates it again, in the groups it was in. */
+  recreateUser(user: string, iamName: string, uid: number): Promise<void>;
+  /** Removes what is left of an account that no longer exists (shadow entry, memberships, private group); returns what it found. */
+  clearLeftovers(user: string, uid: number | null): Promise<string[]>;
+}
+
+export interface RegistryPort {
+  all(): Record<string, RegistryEntry>;
+  /** Accounts whose creation began in a run that did not settle it. */
+  creating(): string[];
+  /** Records an account about to be created, as one being created. */
+  begin(name: string, entry: RegistryEntry): void;
+  /** These accounts are complete. */
+  settle(names: Iterable<string>): void;
+  set(name: string, entry: RegistryEntry): void;
+  delete(name: string): void;
 }
 
 export interface ApplyDeps {
   accounts: AccountsPort;
-  registry: { set(name: string, entry: RegistryEntry): void; delete(name: string): void };
+  registry: RegistryPort;
   writeSudoers(content: string): Promise<void>;
   /** Drops a removed user's keys cache entry. */
   forgetKeys(user: string): void;
@@ -32,19 +53,73 @@ export interface ApplyResult {
 }
 
 export async function applyPlan(plan: Plan, deps: ApplyDeps, log: Logger): Promise<ApplyResult> {
-  let failures = 0;
+  let failures = await recoverInterrupted(plan, deps, log);
   const created = new Set<string>();
+  const complete: string[] = [];
   for (const action of plan.actions) {
     try {
-      await applyAction(action, deps);
+      const settled = await applyAction(action, deps);
       if (action.kind === 'create-user') created.add(action.user);
+      if (settled && action.kind === 'create-user') complete.push(action.user);
       log.log('info', 'sync.change', describe(action));
     } catch (e) {
       failures++;
       log.log('error', 'sync.change_failed', { ...describe(action), error: errText(e) });
     }
   }
+  // One registry write for the run; a run killed before it leaves them for the next to check.
+  deps.registry.settle(complete);
   return { failures, created };
+}
+
+/**
+ * What a killed run left, by registry entry: an account whose creation began is checked and, if
+ * useradd was cut short, made again; a registered account that no longer exists (a useradd that
+ * never committed, a userdel killed half-way) has its leftovers removed and, unless this run
+ * creates it again, its entry dropped. Accounts this run removes are left to the removal.
+ */
+async function recoverInterrupted(plan: Plan, { accounts, registry, forgetKeys }: ApplyDeps, log: Logger): Promise<number> {
+  const entries = registry.all();
+  const names = Object.keys(entries).sort();
+  if (names.length === 0) return 0;
+  const creating = new Set(registry.creating());
+  const planned = (kind: Action['kind']) => new Set(plan.actions.flatMap((a) => (a.kind === kind && 'user' in a ? [a.user] : [])));
+  const toCreate = planned('create-user');
+  const toRemove = planned('remove-user');
+  const { users } = await accounts.snapshot();
+  let failures = 0;
+  for (const name of names) {
+    const entry = entries[name]!;
+    const account = Object.hasOwn(users, name) ? users[name] : undefined;
+    if (account && (!creating.has(name) || toRemove.has(name))) continue;
+    const fields = { user: name, iamName: entry.iamName };
+    try {
+      if (!account) {
+        const found = await accounts.clearLeftovers(name, entry.uid);
+        if (found.length) log.log('info', 'sync.change', { action: 'clear-leftovers', ...fields, found, reason: 'an interrupted run left these of an account that does not exist' });
+        if (toCreate.has(name)) continue;
+        registry.delete(name);
+        forgetKeys(name);
+        log.log('info', 'sync.change', { action: 'forget-account', ...fields, reason: 'the registered account does not exist' });
+      } else if (entry.uid !== null && account.uid !== entry.uid) {
+        // Someone else's account took the name: never record it as ours.
+        registry.delete(name);
+        log.log('warn', 'sync.change', { action: 'forget-account', ...fields, reason: `the account ${name} has uid ${account.uid}, not the registered ${entry.uid}` });
+      } else {
+        const unfinished = await accounts.unfinished(name);
+        if (unfinished.length) {
+          await accounts.recreateUser(name, entry.iamName, account.uid);
+          log.log('info', 'sync.change', { action: 'finish-create', ...fields, uid: account.uid, unfinished, reason: 'a killed run left its creation unfinished' });
+        }
+        if (entry.uid === null) registry.set(name, { ...entry, uid: account.uid });
+        registry.settle([name]);
+      }
+    } catch (e) {
+      failures++;
+      log.log('error', 'sync.change_failed', { action: account ? 'finish-create' : 'clear-leftovers', ...fields, error: errText(e) });
+    }
+  }
+  return failures;
 }
 
 /** The users that exist here after the run: the plan's, less those whose creation failed. */
@@ -53,21 +128,25 @@ export function usersInPlace(plan: Plan, created: ReadonlySet<string>): DesiredU
   return plan.desired.filter((d) => !failed.has(d.localName));
 }
 
-async function applyAction(a: Action, { accounts, registry, writeSudoers, forgetKeys }: ApplyDeps): Promise<void> {
+/** Applies one action; true for a create-user whose useradd ran to its end (the account is complete). */
+async function applyAction(a: Action, { accounts, registry, writeSudoers, forgetKeys }: ApplyDeps): Promise<boolean> {
   switch (a.kind) {
     case 'create-group':
-      return accounts.createGroup(a.group);
+      await accounts.createGroup(a.group);
+      return false;
     case 'write-sudoers':
-      return writeSudoers(a.content);
+      await writeSudoers(a.content);
+      return false;
     case 'create-user': {
       // Registered before useradd: a run killed in between still knows the account is ours.
-      registry.set(a.user, { iamName: a.iamName, iamUserId: a.iamUserId, uid: a.uid });
+      registry.begin(a.user, { iamName: a.iamName, iamUserId: a.iamUserId, uid: a.uid });
       try {
         await accounts.createUser(a.user, a.iamName, a.uid, a.groups);
       } catch (e) {
         const now = (await accounts.snapshot()).users[a.user];
-        // A killed run's orphaned useradd may have finished the same account meanwhile: ours, done.
-        if (now && a.uid !== null && now.uid === a.uid) return;
+        // A killed run's orphaned useradd may have finished the same account meanwhile: ours,
+        // left as being created, so that the next run checks it is complete.
+        if (now && a.uid !== null && now.uid === a.uid) return false;
         // No account, or someone else's (another UID; with UID_MODE=auto any UID proves nothing):
         // an entry kept here would make a later run manage, and maybe remove, a foreign account.
         registry.delete(a.user);
@@ -77,17 +156,19 @@ async function applyAction(a: Action, { accounts, registry, writeSudoers, forget
         const uid = (await accounts.snapshot()).users[a.user]?.uid ?? null;
         registry.set(a.user, { iamName: a.iamName, iamUserId: a.iamUserId, uid });
       }
-      return;
+      return true;
     }
     case 'add-member':
-      return accounts.addMember(a.user, a.group, a.via);
+      await accounts.addMember(a.user, a.group, a.via);
+      return false;
     case 'remove-member':
-      return accounts.removeMember(a.user, a.group, a.via);
+      await accounts.removeMember(a.user, a.group, a.via);
+      return false;
     case 'remove-user':
       await accounts.removeUser(a.user, a.keepHome);
       registry.delete(a.user);
       forgetKeys(a.user);
-      return;
+      return false;
   }
 }
 

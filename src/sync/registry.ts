@@ -2,6 +2,8 @@
  * The registry of accounts this tool created, under STATE_DIR. An entry is written before
  * useradd runs, so an account whose creation was interrupted (kill -9 between useradd's
  * writes) is still recognised as ours and repaired, never mistaken for someone else's.
+ * Such an entry is marked `creating` until the run that began it ends, so that the next run
+ * knows which accounts a killed run may have left half made.
  */
 import { chmodSync, readFileSync, mkdirSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-file';
@@ -20,6 +22,7 @@ const REGISTRY_MODE = 0o644;
 export class Registry {
   private readonly file: string;
   private entries: Record<string, RegistryEntry>;
+  private inCreation = new Set<string>();
 
   constructor(private readonly stateDir: string) {
     this.file = statePath(stateDir, 'registry');
@@ -42,6 +45,8 @@ export class Registry {
     for (const [name, e] of Object.entries(users)) {
       if (typeof e === 'object' && e !== null && isValidLocalName(name) && isIamUserName(e.iamName) && typeof e.iamUserId === 'string' && (e.uid === null || Number.isInteger(e.uid))) out[name] = e;
     }
+    const creating = Array.isArray(raw.creating) ? raw.creating : [];
+    this.inCreation = new Set(creating.filter((n): n is string => typeof n === 'string' && Object.hasOwn(out, n)));
     return out;
   }
 
@@ -57,19 +62,40 @@ export class Registry {
     return { ...this.entries };
   }
 
+  /** Accounts whose creation began in a run that did not settle it (one killed part-way). */
+  creating(): string[] {
+    return [...this.inCreation].sort();
+  }
+
   set(name: string, entry: RegistryEntry): void {
     this.entries[name] = entry;
     this.save();
   }
 
+  /** Records an account about to be created, before anything of it exists. */
+  begin(name: string, entry: RegistryEntry): void {
+    this.entries[name] = entry;
+    this.inCreation.add(name);
+    this.save();
+  }
+
+  /** These accounts are complete: one write for a whole run. */
+  settle(names: Iterable<string>): void {
+    let changed = false;
+    for (const n of names) changed = this.inCreation.delete(n) || changed;
+    if (changed) this.save();
+  }
+
   delete(name: string): void {
-    if (!(name in this.entries)) return;
+    if (!Object.hasOwn(this.entries, name)) return;
     delete this.entries[name];
+    this.inCreation.delete(name);
     this.save();
   }
 
   private save(): void {
     mkdirSync(this.stateDir, { recursive: true, mode: 0o755 });
-    writeFileAtomic(this.file, JSON.stringify({ version: 1, users: this.entries }, null, 1) + '\n', REGISTRY_MODE);
+    const creating = [...this.inCreation].sort();
+    writeFileAtomic(this.file, JSON.stringify({ version: 1, users: this.entries, ...(creating.length ? { creating } : {}) }, null, 1) + '\n', REGISTRY_MODE);
   }
 }

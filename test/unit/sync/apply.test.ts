@@ -6,12 +6,27 @@ import { applyPlan, usersInPlace, type AccountsPort, type ApplyDeps } from '../.
 import type { Action, Plan, RegistryEntry } from '../../../src/sync/plan';
 import type { Level } from '../../../src/util/log';
 
-function fakes(opts: { failCreate?: Set<string>; appearsAnyway?: Record<string, number> } = {}) {
+interface FakeOpts {
+  failCreate?: Set<string>;
+  appearsAnyway?: Record<string, number>;
+  /** What unfinished() reports, by user. */
+  unfinished?: Record<string, string[]>;
+  /** What clearLeftovers() finds, by user. */
+  leftovers?: Record<string, string[]>;
+  failRecreate?: Set<string>;
+}
+
+function fakes(opts: FakeOpts = {}) {
   const effects: string[] = [];
   const users: Record<string, { uid: number }> = {};
   const registry = new Map<string, RegistryEntry>();
+  const creating = new Set<string>();
+  const snapshots = { n: 0 };
   const accounts: AccountsPort = {
-    snapshot: async () => ({ users: Object.fromEntries(Object.entries(users).map(([n, u]) => [n, { name: n, uid: u.uid, groups: [] }])) }) as never,
+    snapshot: async () => {
+      snapshots.n++;
+      return { users: Object.fromEntries(Object.entries(users).map(([n, u]) => [n, { name: n, uid: u.uid }])) };
+    },
     createGroup: async (g) => void effects.push(`groupadd ${g}`),
     createUser: async (user, _iam, uid) => {
       effects.push(`useradd ${user}`);
@@ -27,16 +42,43 @@ function fakes(opts: { failCreate?: Set<string>; appearsAnyway?: Record<string, 
       effects.push(`userdel ${u}`);
       delete users[u];
     },
+    unfinished: async (u) => {
+      effects.push(`check ${u}`);
+      return opts.unfinished?.[u] ?? [];
+    },
+    recreateUser: async (u, _iam, uid) => {
+      effects.push(`recreate ${u} ${uid}`);
+      if (opts.failRecreate?.has(u)) throw new Error('userdel: exit 8');
+    },
+    clearLeftovers: async (u) => {
+      effects.push(`clear ${u}`);
+      return opts.leftovers?.[u] ?? [];
+    },
   };
   const deps: ApplyDeps = {
     accounts,
-    registry: { set: (n, e) => void registry.set(n, e), delete: (n) => void registry.delete(n) },
+    registry: {
+      all: () => Object.fromEntries(registry),
+      creating: () => [...creating].sort(),
+      begin: (n, e) => {
+        registry.set(n, e);
+        creating.add(n);
+      },
+      settle: (names) => {
+        for (const n of names) creating.delete(n);
+      },
+      set: (n, e) => void registry.set(n, e),
+      delete: (n) => {
+        registry.delete(n);
+        creating.delete(n);
+      },
+    },
     writeSudoers: async () => void effects.push('sudoers'),
     forgetKeys: (u) => void effects.push(`forget ${u}`),
   };
   const events: { level: Level; event: string; fields: Record<string, unknown> }[] = [];
   const log = { log: (level: Level, event: string, fields: Record<string, unknown> = {}) => void events.push({ level, event, fields }) };
-  return { effects, users, registry, deps, events, log };
+  return { effects, users, registry, creating, snapshots, deps, events, log };
 }
 
 const plan = (actions: Action[]): Plan => ({
@@ -116,9 +158,100 @@ test('a removal deletes the account, then its registry entry and its keys cache 
 test('a failed removal keeps the registry entry, so the next run tries again', async () => {
   const f = fakes();
   f.registry.set('stuck', { iamName: 'Stuck', iamUserId: 'AIDASTUCK', uid: 2005 });
+  f.users.stuck = { uid: 2005 };
   f.deps.accounts.removeUser = async () => { throw new Error('userdel: user stuck is currently used by process 42'); };
   const r = await applyPlan(plan([{ kind: 'remove-user', user: 'stuck', iamName: 'Stuck', keepHome: true, reason: 'left' }]), f.deps, f.log);
   expect(r.failures).toBe(1);
   expect(f.registry.has('stuck')).toBe(true);
   expect(f.effects).not.toContain('forget stuck');
+});
+
+describe('what a killed run left', () => {
+  const entry = (user: string, uid: number | null): RegistryEntry => ({ iamName: user.toUpperCase(), iamUserId: `AIDA${user}`, uid });
+
+  test('a create that ran to its end is settled; one finished by a killed run\'s useradd stays to be checked', async () => {
+    const f = fakes({ failCreate: new Set(['dave']), appearsAnyway: { dave: 2002 } });
+    await applyPlan(plan([create('carol', 2001), create('dave', 2002)]), f.deps, f.log);
+    expect([...f.creating]).toEqual(['dave']);
+    expect([...f.registry.keys()].sort()).toEqual(['carol', 'dave']);
+  });
+
+  test('with an empty registry nothing is read before the actions', async () => {
+    const f = fakes();
+    await applyPlan(plan([{ kind: 'create-group', group: 'g', reason: 'r' }]), f.deps, f.log);
+    expect(f.snapshots.n).toBe(0);
+  });
+
+  test('an account whose creation was cut short is made again, with its UID, before the actions, then settled', async () => {
+    const f = fakes({ unfinished: { ben: ['no shadow entry', 'no home /home/ben'] } });
+    f.deps.registry.begin('ben', entry('ben', 3001));
+    f.users.ben = { uid: 3001 };
+    const r = await applyPlan(plan([{ kind: 'add-member', user: 'ben', group: 'iam-synced-users', via: 'usermod', reason: 'r' }]), f.deps, f.log);
+    expect(f.effects).toEqual(['check ben', 'recreate ben 3001', 'add ben iam-synced-users']);
+    expect(r.failures).toBe(0);
+    expect(f.creating.size).toBe(0);
+    expect(f.events[0]).toMatchObject({ level: 'info', event: 'sync.change', fields: { action: 'finish-create', user: 'ben', unfinished: ['no shadow entry', 'no home /home/ben'] } });
+  });
+
+  test('a complete account left as being created is only settled', async () => {
+    const f = fakes();
+    f.deps.registry.begin('ben', entry('ben', 3001));
+    f.users.ben = { uid: 3001 };
+    await applyPlan(plan([]), f.deps, f.log);
+    expect(f.effects).toEqual(['check ben']);
+    expect(f.creating.size).toBe(0);
+    expect(f.events).toEqual([]);
+  });
+
+  test('UID_MODE=auto: an entry begun without a UID takes the account\'s', async () => {
+    const f = fakes();
+    f.deps.registry.begin('ben', entry('ben', null));
+    f.users.ben = { uid: 1501 };
+    await applyPlan(plan([]), f.deps, f.log);
+    expect(f.registry.get('ben')!.uid).toBe(1501);
+  });
+
+  test('an account of that name with another UID is not ours: the entry goes, the account is not touched', async () => {
+    const f = fakes({ unfinished: { ben: ['no home /home/ben'] } });
+    f.deps.registry.begin('ben', entry('ben', 3001));
+    f.users.ben = { uid: 4242 };
+    await applyPlan(plan([]), f.deps, f.log);
+    expect(f.effects).toEqual([]);
+    expect(f.registry.has('ben')).toBe(false);
+    expect(f.events[0]).toMatchObject({ level: 'warn', fields: { action: 'forget-account', user: 'ben' } });
+  });
+
+  test('a registered account that does not exist loses its leftovers and its entry, unless this run creates it', async () => {
+    const f = fakes({ leftovers: { eve: ['shadow entry', 'member of iam-synced-users'], ben: ['group ben'] } });
+    f.registry.set('eve', entry('eve', 3005));
+    f.deps.registry.begin('ben', entry('ben', 3001));
+    const r = await applyPlan(plan([create('ben', 3001)]), f.deps, f.log);
+    expect(f.effects).toEqual(['clear ben', 'clear eve', 'forget eve', 'useradd ben']);
+    expect(r).toEqual({ failures: 0, created: new Set(['ben']) });
+    expect(f.registry.has('eve')).toBe(false);
+    expect(f.registry.get('ben')!.uid).toBe(3001);
+    expect(f.creating.size).toBe(0);
+    const changes = f.events.filter((e) => e.event === 'sync.change').map((e) => [e.fields.action, e.fields.user]);
+    expect(changes).toEqual([['clear-leftovers', 'ben'], ['clear-leftovers', 'eve'], ['forget-account', 'eve'], ['create-user', 'ben']]);
+  });
+
+  test('an account this run removes, or one not being created, is left to the plan', async () => {
+    const f = fakes({ unfinished: { gone: ['no home /home/gone'], old: ['no home /home/old'] } });
+    f.deps.registry.begin('gone', entry('gone', 3006));
+    f.users.gone = { uid: 3006 };
+    f.registry.set('old', entry('old', 3007));
+    f.users.old = { uid: 3007 };
+    await applyPlan(plan([{ kind: 'remove-user', user: 'gone', iamName: 'GONE', keepHome: true, reason: 'left' }]), f.deps, f.log);
+    expect(f.effects).toEqual(['userdel gone', 'forget gone']);
+  });
+
+  test('a failed repair is counted and reported, the entry stays for the next run, and the plan goes on', async () => {
+    const f = fakes({ unfinished: { ben: ['no shadow entry'] }, failRecreate: new Set(['ben']) });
+    f.deps.registry.begin('ben', entry('ben', 3001));
+    f.users.ben = { uid: 3001 };
+    const r = await applyPlan(plan([create('carol', 2001)]), f.deps, f.log);
+    expect(r).toEqual({ failures: 1, created: new Set(['carol']) });
+    expect(f.creating.has('ben')).toBe(true);
+    expect(f.events[0]).toMatchObject({ level: 'error', event: 'sync.change_failed', fields: { action: 'finish-create', user: 'ben', error: 'userdel: exit 8' } });
+  });
 });
