@@ -12,6 +12,8 @@ command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v strip >/dev/null || need+=(binutils)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v useradd >/dev/null || need+=(passwd)
+# The sync kill tests stop useradd between the files it commits, with strace's fault injection.
+command -v strace >/dev/null || need+=(strace)
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq
