@@ -33,11 +33,15 @@ export interface AccountFiles {
   gshadow: GshadowEntry[] | null;
 }
 
+/**
+ * What a home holds, next to the skeleton directory: only a whole copy of it, only an unfinished
+ * copy (files of root's, cut short or missing: useradd was killed copying), or anything else.
+ */
+export type SkeletonCopy = 'whole' | 'unfinished' | 'other';
+
 /** The home directory of an account, as found. */
 export interface HomeFacts {
-  isDir: boolean;
-  ownerUid: number;
-  empty: boolean;
+  copy: SkeletonCopy;
 }
 
 function rows(text: string): string[][] {
@@ -88,8 +92,7 @@ export function onlyPrivateGroupLeft(leftovers: readonly string[], name: string)
 /**
  * What keeps an account whose creation was interrupted from being what useradd makes; empty
  * when it is complete. `home` is null when there is nothing at the home path; it is checked only
- * when useradd makes homes. A home that is root's and empty is one useradd was killed making
- * (it gives the home to the account before copying anything into it).
+ * when useradd makes homes.
  */
 export function unfinishedParts(name: string, files: AccountFiles, primaryGroupExists: boolean, home: HomeFacts | null, createsHome: boolean | null): string[] {
   const p = files.passwd.find((e) => e.name === name);
@@ -107,7 +110,7 @@ export function unfinishedParts(name: string, files: AccountFiles, primaryGroupE
   }
   if (createsHome === true) {
     if (!home) parts.push(`no home ${p.home}`);
-    else if (home.isDir && home.ownerUid === 0 && p.uid !== 0 && home.empty) parts.push(`home ${p.home} left unfinished`);
+    else if (home.copy === 'unfinished') parts.push(`home ${p.home} is an unfinished copy of the skeleton`);
   }
   return parts;
 }

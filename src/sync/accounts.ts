@@ -3,12 +3,13 @@
  * systemd-userdb drop-ins for Flatcar's read-only base groups. Reading uses getent, so
  * every NSS source (files, altfiles, systemd) counts when deciding what exists.
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync, unlinkSync, mkdirSync, lstatSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, unlinkSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/config';
 import type { LocalGroup, LocalUser } from './plan';
 import { mustExec, type Exec } from '../platform/exec';
 import { readUseraddArgs } from './useradd-args';
+import { skeletonCopy } from './home-skeleton';
 import { Registry } from './registry';
 import {
   leftoverPrivateGroup, leftoversOf, membershipsOf, onlyPrivateGroupLeft, parseAccountFiles, unfinishedParts,
@@ -109,21 +110,35 @@ export class Accounts {
     const files = readAccountFiles();
     const p = files.passwd.find((e) => e.name === user);
     const primary = p !== undefined && (await this.run('getent', ['group', String(p.gid)])).exitCode === 0;
-    return unfinishedParts(user, files, primary, p ? homeFacts(p.home) : null, readUseraddArgs(this.config.useraddArgs).createsHome);
+    return unfinishedParts(user, files, primary, p ? this.homeFacts(p.home, p.uid) : null, readUseraddArgs(this.config.useraddArgs).createsHome);
+  }
+
+  private homeFacts(path: string, uid: number): HomeFacts | null {
+    if (!path.startsWith('/') || !existsSync(path)) return null;
+    return { copy: skeletonCopy(path, this.skelDir(), uid) };
+  }
+
+  /** useradd's skeleton directory: --skel, else SKEL in /etc/default/useradd, else /etc/skel. */
+  private skelDir(): string {
+    const fromArgs = readUseraddArgs(this.config.useraddArgs).skel;
+    if (fromArgs) return fromArgs;
+    const line = safeRead('/etc/default/useradd').split('\n').find((l) => /^SKEL=/.test(l.trim()));
+    const value = line?.trim().slice('SKEL='.length).replace(/^(["'])(.*)\1$/, '$2');
+    return value && value.startsWith('/') ? value : '/etc/skel';
   }
 
   /**
    * An account a killed useradd left unfinished (never used: it was not yet in the record keys
-   * trusts) is deleted and made again in the groups it is in. Its home is kept, except the empty
-   * one of root's that useradd was killed making, so that useradd makes it whole.
+   * trusts) is deleted and made again in the groups it is in. Its home is kept, except one that
+   * holds only an unfinished copy of the skeleton: that goes (nothing is lost), so that useradd
+   * makes the home whole.
    */
   async recreateUser(user: string, iamName: string, uid: number): Promise<void> {
     const files = readAccountFiles();
     const p = files.passwd.find((e) => e.name === user);
     if (!p || p.uid !== uid) throw new Error(`${user} is not the account with uid ${uid}`);
     const groups = membershipsOf(user, files);
-    const home = homeFacts(p.home);
-    if (home?.isDir && home.ownerUid === 0 && home.empty) rmdirSync(p.home);
+    if (this.homeFacts(p.home, uid)?.copy === 'unfinished') rmSync(p.home, { recursive: true });
     await mustExec(this.run, this.config.userdelProgram, [...this.config.userdelArgs, '--', user]);
     await this.clearLeftovers(user, uid);
     await this.createUser(user, iamName, uid, groups);
@@ -203,16 +218,6 @@ export class Accounts {
 function readAccountFiles(): AccountFiles {
   const maybe = (path: string) => (existsSync(path) ? safeRead(path) : null);
   return parseAccountFiles({ passwd: safeRead('/etc/passwd'), group: safeRead('/etc/group'), shadow: maybe('/etc/shadow'), gshadow: maybe('/etc/gshadow') });
-}
-
-function homeFacts(path: string): HomeFacts | null {
-  if (!path.startsWith('/')) return null;
-  try {
-    const st = lstatSync(path);
-    return { isDir: st.isDirectory(), ownerUid: st.uid, empty: st.isDirectory() && readdirSync(path).length === 0 };
-  } catch {
-    return null;
-  }
 }
 
 function safeRead(path: string): string {

@@ -18,6 +18,8 @@ export interface UseraddArgs {
   privateGroup: boolean;
   /** --create-home / --no-create-home, whichever comes last; null when neither (login.defs decides). */
   createsHome: boolean | null;
+  /** --skel: the skeleton directory useradd copies into a new home; null for its default. */
+  skel: string | null;
 }
 
 export function readUseraddArgs(given: readonly string[]): UseraddArgs {
@@ -25,6 +27,7 @@ export function readUseraddArgs(given: readonly string[]): UseraddArgs {
   let noUserGroup = false;
   let gid = false;
   let createsHome: boolean | null = null;
+  let skel: string | null = null;
   const flag = (f: string) => {
     if (f === 'N') noUserGroup = true;
     else if (f === 'g') gid = true;
@@ -42,8 +45,10 @@ export function readUseraddArgs(given: readonly string[]): UseraddArgs {
       const long: Record<string, string> = { '--no-user-group': 'N', '--gid': 'g', '--create-home': 'm', '--no-create-home': 'M' };
       if (name in long) flag(long[name]!);
       if (name === '--user-group') continue;
+      const inline = tok.includes('=') ? tok.slice(tok.indexOf('=') + 1) : null;
       args.push(tok);
-      if (LONG_WITH_VALUE.has(name) && !tok.includes('=') && i + 1 < given.length) args.push(given[++i]!);
+      if (LONG_WITH_VALUE.has(name) && inline === null && i + 1 < given.length) args.push(given[++i]!);
+      if (name === '--skel') skel = inline ?? (tok === args.at(-1) ? null : args.at(-1)!);
       continue;
     }
     if (!tok.startsWith('-') || tok === '-') {
@@ -59,6 +64,7 @@ export function readUseraddArgs(given: readonly string[]): UseraddArgs {
       if (SHORT_WITH_VALUE.has(c)) {
         kept += tok.slice(j);
         takesNext = j === tok.length - 1;
+        if (c === 'k') skel = takesNext ? (given[i + 1] ?? null) : tok.slice(j + 1);
         break;
       }
       if (c !== 'U') kept += c;
@@ -68,5 +74,5 @@ export function readUseraddArgs(given: readonly string[]): UseraddArgs {
   }
   const privateGroup = !noUserGroup && !gid;
   // Without a private group, useradd gets the arguments exactly as given (and judges them itself).
-  return { args: privateGroup ? args : [...given], privateGroup, createsHome };
+  return { args: privateGroup ? args : [...given], privateGroup, createsHome, skel };
 }

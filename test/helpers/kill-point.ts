@@ -9,7 +9,8 @@
 import type { MountNamespace } from './namespace';
 
 export type KillTool = 'useradd' | 'userdel' | 'groupadd' | 'gpasswd';
-export type KillMoment = 'before' | 'after' | { syscall: 'rename' | 'mkdir' | 'chown' | 'fchown'; nth: number };
+/** `path`: count only the calls on that file (strace -P), such as one file of the skeleton copy. */
+export type KillMoment = 'before' | 'after' | { syscall: 'rename' | 'mkdir' | 'chown' | 'fchown'; nth: number; path?: string };
 
 export interface KillPoint {
   tool: KillTool;
@@ -23,7 +24,7 @@ export const KILLED_MARK = '/run/iam-ssh-test-killed';
 export const ARMED_MARK = '/run/iam-ssh-test-armed';
 
 export function describeKillPoint(k: KillPoint): string {
-  const at = typeof k.moment === 'string' ? k.moment : `at ${k.moment.syscall} #${k.moment.nth}`;
+  const at = typeof k.moment === 'string' ? k.moment : `at ${k.moment.syscall} #${k.moment.nth}${k.moment.path ? ` of ${k.moment.path}` : ''}`;
   return `${k.tool} #${k.run} ${at}`;
 }
 
@@ -34,10 +35,10 @@ export async function installKillPoint(ns: MountNamespace, point: KillPoint | nu
     let kill = '';
     if (point && point.tool === tool) {
       const m = point.moment;
-      const inner = m === 'before' ? '' : m === 'after' ? `${real} "$@"` : `strace -f -o /dev/null -e trace=${m.syscall} -e inject=${m.syscall}:signal=KILL:when=${m.nth} ${real} "$@"`;
+      const inner = m === 'before' ? '' : m === 'after' ? `${real} "$@"` : `strace -f -o /dev/null ${m.path ? `-P ${m.path} ` : ''}-e trace=${m.syscall} -e inject=${m.syscall}:signal=KILL:when=${m.nth} ${real} "$@"`;
       kill = `if [ "$n" = ${point.run} ] && [ -e ${ARMED_MARK} ] && [ ! -e ${KILLED_MARK} ]; then\n  : > ${KILLED_MARK}\n  ${inner}\n  kill -KILL 0\nfi\n`;
     }
-    // Fixed text: the inserted values are the tool's name, its path and numbers, all ours.
+    // Fixed text: the inserted values are the tool's name, paths and numbers, all the test's own.
     const count = `/run/iam-ssh-test-count-${tool}`;
     const counting = `if [ -e ${ARMED_MARK} ]; then n=$(( $(cat ${count} 2>/dev/null || echo 0) + 1 )); echo $n > ${count}; fi\n`;
     await ns.writeFile(`/usr/local/sbin/${tool}`, `#!/bin/sh\n${counting}${kill}exec ${real} "$@"\n`, '0755');

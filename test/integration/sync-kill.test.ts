@@ -104,7 +104,7 @@ const POINTS: { point: KillPoint; user: string; left: string[] }[] = [
   { point: { tool: 'useradd', run: 2, moment: { syscall: 'rename', nth: 4 } }, user: 'ben', left: BEN.slice(0, 5) },
   { point: { tool: 'useradd', run: 2, moment: { syscall: 'mkdir', nth: 1 } }, user: 'ben', left: BEN },
   { point: { tool: 'useradd', run: 2, moment: { syscall: 'chown', nth: 2 } }, user: 'ben', left: [...BEN, 'home=root'] },
-  { point: { tool: 'useradd', run: 4, moment: 'after' }, user: 'dee', left: [...BEN, 'home=dee'] },
+  { point: { tool: 'useradd', run: 2, moment: { syscall: 'fchown', nth: 1, path: '/home/ben/.bashrc' } }, user: 'ben', left: [...BEN, 'home=ben'] },
   { point: { tool: 'userdel', run: 1, moment: { syscall: 'rename', nth: 2 } }, user: 'eve', left: ['group', 'gshadow', 'shadow', 'member', 'gshadow-member', 'home=UNKNOWN'] },
   { point: { tool: 'userdel', run: 1, moment: { syscall: 'rename', nth: 4 } }, user: 'eve', left: ['gshadow', 'gshadow-member', 'home=UNKNOWN'] },
 ];

@@ -14,7 +14,7 @@ const BASE = {
   gshadow: 'root:*::\nusers:*::ann\niam-synced-users:!::ann\nann:!::\n',
 };
 const files = (o: Partial<typeof BASE> = {}) => parseAccountFiles({ ...BASE, ...o });
-const HOME: HomeFacts = { isDir: true, ownerUid: 3000, empty: false };
+const HOME: HomeFacts = { copy: 'whole' };
 
 describe('parseAccountFiles', () => {
   test('reads the fields sync needs; skips comments, blank and malformed lines', () => {
@@ -53,10 +53,10 @@ describe('unfinishedParts: an account a killed useradd left', () => {
     expect(unfinishedParts('ann', files(), false, HOME, true)).toEqual(['no group 3000']);
   });
 
-  test('killed making the home: an empty one of root\'s is unfinished; one of the account\'s is not judged', () => {
-    expect(unfinishedParts('ann', files(), true, { isDir: true, ownerUid: 0, empty: true }, true)).toEqual(['home /home/ann left unfinished']);
-    expect(unfinishedParts('ann', files(), true, { isDir: true, ownerUid: 0, empty: false }, true)).toEqual([]);
-    expect(unfinishedParts('ann', files(), true, { isDir: true, ownerUid: 3000, empty: true }, true)).toEqual([]);
+  test('killed making the home: an unfinished copy of the skeleton is unfinished; a home with anything else is not judged', () => {
+    expect(unfinishedParts('ann', files(), true, { copy: 'unfinished' }, true)).toEqual(['home /home/ann is an unfinished copy of the skeleton']);
+    expect(unfinishedParts('ann', files(), true, { copy: 'other' }, true)).toEqual([]);
+    expect(unfinishedParts('ann', files(), true, { copy: 'whole' }, true)).toEqual([]);
   });
 
   test('the home is not checked when useradd does not make homes, or login.defs decides', () => {
