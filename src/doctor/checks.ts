@@ -27,7 +27,12 @@ export function checkRoot(f: DoctorFacts): Omit<CheckResult, 'id'> {
 export function checkConfigFile(f: DoctorFacts): Omit<CheckResult, 'id'> {
   const { file, error, stat } = f.config;
   if (error) return r('fail', `config: ${error}`, 'correct the named line; see docs/configuration.md');
-  if (file === null) return r('warn', 'no config file: built-in defaults apply', 'write /etc/iam-ssh.conf (see docs/configuration.md)');
+  if (file === null) {
+    // Not an error: the built-in defaults are a valid config. Say which files were looked for and what follows.
+    const looked = f.config.searched?.length ? `no ${f.config.searched.join(' or ')}` : 'no config file';
+    const everyone = f.aws?.groups.some((g) => g.group === '*') ? '; IAM_AUTHORIZED_GROUPS is empty, so every IAM user of the account may log in' : '';
+    return r('warn', `${looked}: built-in defaults apply${everyone}`, 'iam-ssh install --authorized-groups GROUP,...  # or write IAM_AUTHORIZED_GROUPS to /etc/iam-ssh.conf (docs/configuration.md)');
+  }
   if (!stat || stat.missing) return r('fail', `${file} cannot be read`);
   const unsafe = unsafeOwnership(stat);
   if (unsafe) return r('fail', `${file} ${unsafe}: whoever can write it decides who logs in`, `chown root:root ${file} && chmod 0644 ${file}`);
@@ -115,7 +120,7 @@ function unsafeOwnership(p: Extract<PathFact, { missing: false }>): string | nul
 export function checkCommandUser(f: DoctorFacts): Omit<CheckResult, 'id'> {
   if (f.keysMode === 'file') return r('skip', 'KEYS_MODE=file: sshd runs no command');
   const { name, entry } = f.commandUser;
-  const create = `useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ${name}  # or iam-ssh install`;
+  const create = `${createCommandUser(name)}  # or iam-ssh install`;
   if (!entry) return r('fail', `the AuthorizedKeysCommandUser ${name} does not exist: sshd cannot run the command`, create);
   if (entry.uid === 0) return r('warn', `the AuthorizedKeysCommandUser ${name} is root`, `run the command as the locked system user ${COMMAND_USER}`);
   const c = f.commandPath;
@@ -128,6 +133,10 @@ export function checkCommandUser(f: DoctorFacts): Omit<CheckResult, 'id'> {
     return r('fail', `${name} cannot execute ${file.path} (mode ${octal(file.mode)})`, `chmod 0755 ${file.path}`);
   }
   return r('ok', `${name} exists (uid ${entry.uid}) and can execute ${c.resolved}`);
+}
+
+function createCommandUser(name: string): string {
+  return `useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ${name}`;
 }
 
 /** The kernel's rule: the owner's bits if it owns the file, else the group's if a member, else the others'. */
@@ -167,10 +176,16 @@ export function checkStateDir(f: DoctorFacts): Omit<CheckResult, 'id'> {
 export function checkCacheDir(f: DoctorFacts): Omit<CheckResult, 'id'> {
   const d = f.cacheDir;
   const user = f.keysMode === 'file' ? null : f.commandUser;
-  const fix = `install -d -o ${user?.name ?? 'root'} -m 0700 ${d.path}`;
+  // Without the command user nothing here can be its own: create it first (see command-user).
+  const createUser = user && !user.entry ? `${createCommandUser(user.name)} && ` : '';
+  const fix = `${createUser}install -d -o ${user?.name ?? 'root'} -m 0700 ${d.path}`;
   if (d.missing) return r('fail', `${d.path} does not exist: keys caches nothing and every login calls IAM`, fix);
   if (d.kind !== 'dir') return r('fail', `${d.path} is not a directory`, fix);
   if (d.mode & 0o022) return r('fail', `${d.path} has mode ${octal(d.mode)}: others could plant cached keys`, `chmod 0700 ${d.path}`);
+  if (user && !user.entry) {
+    const owner = d.uid === 0 ? 'root' : `uid ${d.uid}`;
+    return r('fail', `${d.path} is owned by ${owner}, and the command user ${user.name} does not exist: keys cannot cache`, `${createUser}chown ${user.name} ${d.path} && chmod 0700 ${d.path}`);
+  }
   if (user?.entry && d.uid !== user.entry.uid) {
     return r('fail', `${d.path} is owned by uid ${d.uid}, not ${user.name} (uid ${user.entry.uid}): keys cannot cache`, `chown ${user.name} ${d.path} && chmod 0700 ${d.path}`);
   }

@@ -6,6 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { Config } from '../config/config';
 import { defaults } from '../config/config';
 import { resolveForReport } from '../config/resolve';
+import { DEFAULT_CONFIG, LEGACY_CONFIG } from '../config/load';
 import { exec } from '../platform/exec';
 import { readLastSync } from '../state/last-sync';
 import { configStat, pathChain, readHostKeys, readSchedule, readSshd, readUser, statPath } from './gather-host';
@@ -53,7 +54,10 @@ async function gatherFacts(config: Config, configError: string | null, explicitF
     keysMode,
     keysFileDir: config.keysFileDir,
     selfPath: process.execPath,
-    config: { file: configError ? (explicitFile ?? null) : config.file, error: configError, stat: configError ? null : configStat(config) },
+    config: {
+      file: configError ? (explicitFile ?? null) : config.file, error: configError, stat: configError ? null : configStat(config),
+      searched: explicitFile ? [explicitFile] : [DEFAULT_CONFIG, LEGACY_CONFIG],
+    },
     sshd,
     commandPath: program ? pathChain(program) : null,
     commandUser: { name: userName, entry: await readUser(exec, userName) },

@@ -71,7 +71,8 @@ export interface DoctorFacts {
   keysFileDir: string;
   /** Where this executable is, to recognise our own AuthorizedKeysCommand. */
   selfPath: string;
-  config: { file: string | null; error: string | null; stat: PathFact | null };
+  /** `searched`: the files looked for, in order, when none was named (file null: none exists). */
+  config: { file: string | null; error: string | null; stat: PathFact | null; searched?: readonly string[] };
   sshd: SshdFact;
   /** The AuthorizedKeysCommand program resolved as sshd does (realpath), then each directory up to /. */
   commandPath: { program: string; resolved: string | null; error: string | null; chain: PathFact[] } | null;

@@ -52,9 +52,16 @@ rootSuite('doctor on a real host set-up', () => {
   afterAll(async () => env?.stop());
 
   test('without the command user: command-user fails with a fix, exit 1', async () => {
+    // A cache directory made by root before the user exists is root's, not private to anyone named.
+    await env.ns.must('install', ['-d', '-m', '0700', '/var/cache/iam-ssh']);
     const r = await doctor();
     expect(r.code).toBe(1);
     expect(r.checks['command-user']).toMatchObject({ status: 'fail', summary: expect.stringMatching(/iam-ssh does not exist/), fix: expect.stringMatching(/useradd --system/) });
+    expect(r.checks['cache-dir']).toMatchObject({
+      status: 'fail',
+      summary: '/var/cache/iam-ssh is owned by root, and the command user iam-ssh does not exist: keys cannot cache',
+      fix: expect.stringMatching(/^useradd --system .* iam-ssh && chown iam-ssh \/var\/cache\/iam-ssh/),
+    });
     expect(r.checks['sshd-config']!.status).toBe('ok');
     expect(r.checks['keys-command']).toMatchObject({ status: 'ok', summary: expect.stringContaining(`${BIN_IN_NS} keys %u %f`) });
     expect(r.checks['last-sync']!.status).toBe('warn');
@@ -167,6 +174,22 @@ rootSuite('doctor on a real host set-up', () => {
     expect(r.checks['config-file']).toMatchObject({ status: 'fail', summary: expect.stringContaining('/etc/iam-ssh-bad.conf:1') });
     expect(r.checks['host-keys']!.status).toBe('ok');
     expect(r.checks.iam!.status).toBe('skip');
+  });
+
+  test('no config file at all: built-in defaults apply, a warning that names the files looked for, never a failure', async () => {
+    await env.ns.must('mv', ['/etc/iam-ssh.conf', '/etc/iam-ssh.conf.aside']);
+    try {
+      // Without the file AWS_ENDPOINT_URL is gone too: only the config check is judged here.
+      const r = await doctor();
+      expect(r.checks['config-file']).toMatchObject({
+        status: 'warn',
+        summary: expect.stringMatching(/^no \/etc\/iam-ssh\.conf or \/etc\/aws-ec2-ssh\.conf: built-in defaults apply/),
+        fix: expect.stringContaining('IAM_AUTHORIZED_GROUPS'),
+      });
+      expect(r.code).not.toBe(2);
+    } finally {
+      await env.ns.must('mv', ['/etc/iam-ssh.conf.aside', '/etc/iam-ssh.conf']);
+    }
   });
 
   test('not root: says so and skips what needs root', async () => {

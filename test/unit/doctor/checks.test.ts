@@ -33,6 +33,10 @@ table('root', checkRoot, [
 table('config-file', checkConfigFile, [
   ['root-owned 0644', () => {}, 'ok'],
   ['no file: defaults', (f) => (f.config = { file: null, error: null, stat: null }), 'warn', /built-in defaults/],
+  ['no file: names the files looked for and what the defaults mean', (f) => {
+    f.config = { file: null, error: null, stat: null, searched: ['/etc/iam-ssh.conf', '/etc/aws-ec2-ssh.conf'] };
+    f.aws!.groups = [{ group: '*', result: { ok: true, members: ['Alice'] } }];
+  }, 'warn', /^no \/etc\/iam-ssh\.conf or \/etc\/aws-ec2-ssh\.conf: built-in defaults apply; IAM_AUTHORIZED_GROUPS is empty, so every IAM user of the account may log in$/, /IAM_AUTHORIZED_GROUPS/],
   ['parse error', (f) => (f.config.error = '/etc/iam-ssh.conf:3: UID_MIN: not a number'), 'fail', /UID_MIN/],
   ['group-writable', (f) => (f.config.stat = file('/etc/iam-ssh.conf', 0o664)), 'fail', /writable by its group/, /chmod 0644 \/etc\/iam-ssh.conf/],
   ['owned by a user', (f) => (f.config.stat = file('/etc/iam-ssh.conf', 0o644, 1000)), 'fail', /uid 1000/, /chown root:root/],
@@ -142,6 +146,14 @@ table('cache-dir', checkCacheDir, [
   ['world-writable', (f) => (f.cacheDir = dir('/var/cache/iam-ssh', 0o777, 998)), 'fail', /plant/],
   ['readable by others', (f) => (f.cacheDir = dir('/var/cache/iam-ssh', 0o755, 998)), 'warn', /can read/],
   ['file mode: any owner', (f) => { f.keysMode = 'file'; f.cacheDir = dir('/var/cache/iam-ssh', 0o700, 0); }, 'ok'],
+  // Nobody to be private to: never "private to iam-ssh" about a directory iam-ssh cannot own.
+  ['command user missing, directory root\'s', (f) => { f.commandUser.entry = null; f.cacheDir = dir('/var/cache/iam-ssh', 0o700, 0); },
+    'fail', /^\/var\/cache\/iam-ssh is owned by root, and the command user iam-ssh does not exist: keys cannot cache/, /useradd .* iam-ssh && chown iam-ssh \/var\/cache\/iam-ssh/],
+  ['command user missing, directory another uid\'s', (f) => { f.commandUser.entry = null; f.cacheDir = dir('/var/cache/iam-ssh', 0o700, 998); },
+    'fail', /owned by uid 998, and the command user iam-ssh does not exist/],
+  ['command user missing, directory missing', (f) => { f.commandUser.entry = null; f.cacheDir = { path: '/var/cache/iam-ssh', missing: true, error: 'ENOENT' }; },
+    'fail', /does not exist/, /useradd .* iam-ssh && install -d -o iam-ssh -m 0700/],
+  ['command user root, directory root\'s', (f) => { f.commandUser.entry = { name: 'root', uid: 0, gids: [0] }; f.commandUser.name = 'root'; f.cacheDir = dir('/var/cache/iam-ssh', 0o700, 0); }, 'ok', /private to root/],
 ]);
 
 test('runChecks gives every check its id, in order, once', () => {
