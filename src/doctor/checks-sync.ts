@@ -34,7 +34,11 @@ export function checkLastSync(f: DoctorFacts): Result {
     return r('fail', `the last sync (${ago}) failed with exit ${last.exitCode}: ${why}`, journal);
   }
   if (ageMs > 3 * f.syncIntervalMs) return r('fail', `the last sync ran ${ago}, more than 3 intervals of ${formatAge(f.syncIntervalMs)}`, journal);
-  if (last.exitCode === 3) return r('warn', `the last sync (${ago}) withheld removals (MAX_REMOVALS or empty-result guard)`, 'iam-ssh sync --dry-run  # then iam-ssh sync --force if the removals are meant');
+  // A failure, not a warning: until someone decides, users who left IAM keep their accounts.
+  if (last.exitCode === 3) {
+    return r('fail', `the last sync (${ago}) refused to remove accounts (MAX_REMOVALS or the empty-result guard): users who left IAM keep their accounts`,
+      'iam-ssh sync --dry-run  # read the removals, then iam-ssh sync --force if they are meant, or fix IAM or MAX_REMOVALS');
+  }
   return r('ok', `the last sync succeeded ${ago} (${last.changes} changes, ${last.durationMs} ms)`);
 }
 

@@ -3,6 +3,7 @@
  * and /var), with the real sshd -T, getent and moto behind the faulting proxy. Each test
  * breaks one thing, checks that doctor names it with a fix and exits 1, and repairs it.
  */
+import { AddUserToGroupCommand, RemoveUserFromGroupCommand } from '@aws-sdk/client-iam';
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../helpers/sync-env';
 import { rootSuite } from '../helpers/namespace';
 import { freePort } from '../helpers/moto';
@@ -190,6 +191,25 @@ rootSuite('doctor on a real host set-up', () => {
     } finally {
       await env.ns.must('mv', ['/etc/iam-ssh.conf.aside', '/etc/iam-ssh.conf']);
     }
+  });
+
+  test('a sync that refused removals fails last-sync with the commands that settle it', async () => {
+    // Alice leaves the only authorized group: removing every managed user is the empty-result guard's refusal.
+    const iam = env.moto.iam();
+    await iam.send(new RemoveUserFromGroupCommand({ GroupName: 'ssh-users', UserName: 'Alice' }));
+    try {
+      expect((await env.sync()).code).toBe(3);
+      const r = await doctor();
+      expect(r.code).toBe(1);
+      expect(r.checks['last-sync']).toMatchObject({
+        status: 'fail', summary: expect.stringMatching(/refused to remove accounts .*users who left IAM keep their accounts/), fix: expect.stringMatching(/^iam-ssh sync --dry-run .*iam-ssh sync --force/),
+      });
+    } finally {
+      await iam.send(new AddUserToGroupCommand({ GroupName: 'ssh-users', UserName: 'Alice' }));
+      iam.destroy();
+    }
+    expect((await env.sync()).code).toBe(0);
+    expect((await doctor()).checks['last-sync']!.status).toBe('ok');
   });
 
   test('not root: says so and skips what needs root', async () => {

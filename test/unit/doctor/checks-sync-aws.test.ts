@@ -44,7 +44,8 @@ table('last-sync', checkLastSync, [
   ['config error', last({ exitCode: 2 }), 'fail', /config or usage error/],
   ['stale: 31 min ago', last({ time: new Date(NOW - 31 * 60_000).toISOString() }), 'fail', /31 min ago, more than 3 intervals of 10 min/],
   ['29 min ago is fine', last({ time: new Date(NOW - 29 * 60_000).toISOString() }), 'ok'],
-  ['removals withheld', last({ exitCode: 3 }), 'warn', /withheld removals/, /--force/],
+  // A refusal must be noticed: users who left IAM keep their accounts until someone decides.
+  ['removals refused', last({ exitCode: 3 }), 'fail', /the last sync \(5 min ago\) refused to remove accounts \(MAX_REMOVALS or the empty-result guard\): users who left IAM keep their accounts/, /^iam-ssh sync --dry-run .*then iam-ssh sync --force/],
   ['in the future', last({ time: new Date(NOW + 3_600_000).toISOString() }), 'ok', /in the future/],
   ['cron host: fix without journalctl', (f) => { f.schedule = { kind: 'none', reason: 'x' }; last({ exitCode: 1 })(f); }, 'fail', /failed/, /^iam-ssh sync/],
 ]);
