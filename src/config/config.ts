@@ -62,6 +62,8 @@ export interface Config {
   keysPrefetch: boolean;
   /** Where file mode writes `<local user>` files (root-owned, 0644, directory 0755). */
   keysFileDir: string;
+  /** A vendor's AuthorizedKeysCommand (EC2 Instance Connect) that `keys` runs after its own lookup; local file only. */
+  keysChainCommand: v.ChainCommand | null;
 
   // notify-login
   /** IAM groups whose members' logins are reported; 'all': every managed user; []: none. */
@@ -126,6 +128,7 @@ key('USERDB_DIR', 'userdbDir', v.absolutePath);
 key('KEYS_MODE', 'keysMode', (s) => v.oneOf(s, ['command', 'file'] as const));
 key('KEYS_PREFETCH', 'keysPrefetch', v.bool);
 key('KEYS_FILE_DIR', 'keysFileDir', v.absolutePath);
+key('KEYS_CHAIN_COMMAND', 'keysChainCommand', v.chainCommand);
 key('NOTIFY_GROUPS', 'notifyGroups', (s) => (s.trim() === '##ALL##' ? 'all' : v.iamGroups(s)));
 key('NOTIFY_IGNORE_USERS', 'notifyIgnoreUsers', v.localUsers);
 key('NOTIFY_WEBHOOK_URL', 'notifyWebhookUrl', (s) => (s === '' ? null : v.webhookUrl(s)));
@@ -173,6 +176,7 @@ export function defaults(): Config {
     keysMode: 'command',
     keysPrefetch: false,
     keysFileDir: DEFAULT_KEYS_FILE_DIR,
+    keysChainCommand: null,
     notifyGroups: [],
     notifyIgnoreUsers: [],
     notifyWebhookUrl: null,

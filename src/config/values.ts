@@ -114,6 +114,43 @@ export function args(v: string): string[] {
   return v.split(/\s+/).filter((a) => a !== '');
 }
 
+/** KEYS_CHAIN_COMMAND: a program and its fixed arguments; `%u`, `%f` and `%%` are filled in per login. */
+export interface ChainCommand {
+  program: string;
+  args: string[];
+}
+
+const CHAIN_MAX_ARGS = 32;
+const CHAIN_MAX_ARG = 256;
+
+/**
+ * A command `keys` runs after its own lookup (docs/configuration.md#keys_chain_command): an
+ * absolute path of plain characters, then arguments split on spaces (never given to a shell,
+ * so there is no quoting). Only the tokens sshd passes `keys` can be filled: `%u` and `%f`.
+ */
+export function chainCommand(v: string): ChainCommand | null {
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(v)) throw new Error('a control character in the command');
+  const [program, ...args] = v.split(/[ \t]+/).filter((w) => w !== '');
+  if (program === undefined) return null;
+  if (!/^(\/[A-Za-z0-9._+@-]+)+$/.test(program) || /\/\.\.?(\/|$)/.test(program)) {
+    throw new Error(`"${program}" is not an absolute path to a program (plain characters, no . or .. segments)`);
+  }
+  if (args.length > CHAIN_MAX_ARGS) throw new Error(`more than ${CHAIN_MAX_ARGS} arguments`);
+  for (const a of args) {
+    if (a.length > CHAIN_MAX_ARG) throw new Error(`an argument longer than ${CHAIN_MAX_ARG} characters`);
+    for (const m of a.matchAll(/%(.?)/g)) {
+      if (m[1] === '') throw new Error(`"${a}": a % at the end (write %% for a percent sign)`);
+      if (!['u', 'f', '%'].includes(m[1]!)) throw new Error(`"${a}": %${m[1]} is not a token keys can fill (sshd passes keys only %u and %f)`);
+    }
+  }
+  return { program, args };
+}
+
+/** The value as written in the file: chainCommand(formatChainCommand(c)) equals c. */
+export function formatChainCommand(c: ChainCommand): string {
+  return [c.program, ...c.args].join(' ');
+}
+
 export function oneOf<T extends string>(v: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(v)) throw new Error(`"${v}" is not one of ${allowed.join(', ')}`);
   return v as T;
