@@ -39,7 +39,14 @@ export interface SyncOptions {
 
 const EXIT = { ok: 0, incomplete: 1, usage: 2, refused: 3, busy: 4 } as const;
 
+const JSON_NEEDS_DRY_RUN = '--json prints the plan of --dry-run and needs it; a run that applies reports each change as a JSON line on stderr (sync.change, sync.change_failed, sync.done)';
+
 export async function runSync(opts: SyncOptions): Promise<number> {
+  if (opts.json && !opts.dryRun) {
+    // Refused before anything is read: a script that asked for the plan must never apply it.
+    process.stderr.write(`iam-ssh: ${JSON_NEEDS_DRY_RUN}\nRun 'iam-ssh sync --help' for usage.\n`);
+    return EXIT.usage;
+  }
   const log = stderrLogger('sync');
   let config: Config;
   try {
@@ -119,7 +126,8 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
   // must not freeze the member list `keys` trusts (the failed group is left out of groupsRead).
   if (plan.accessComplete) writeState(config, inPlace, snapshot.groupMembers);
   const counts = Object.fromEntries(['create-user', 'remove-user', 'add-member', 'remove-member', 'create-group', 'write-sudoers'].map((k) => [k, plan.actions.filter((a) => a.kind === k).length]));
-  log.log(failures || keyFailures || !plan.complete || plan.stranded.length ? 'warn' : 'info', 'sync.done', {
+  // A refusal (removals withheld) is a warning too: it must stand out from a quiet success.
+  log.log(failures || keyFailures || !plan.complete || plan.stranded.length || plan.removalsWithheld ? 'warn' : 'info', 'sync.done', {
     complete: plan.complete && keyFailures === 0, changes: plan.actions.length - failures, failures, planned: counts,
     users: plan.desired.length, removalsWithheld: plan.removalsWithheld, failedGroups: snapshot.failed, recorded: plan.accessComplete,
     stranded: plan.stranded, calls: callStats({ iam: iam.calls }), ...(keys ? { keys: { ...keys, failed: keyFailures } } : {}),
@@ -182,7 +190,7 @@ export function syncCommand(configFromEnv: string | undefined): CommandModule<ob
     builder: (y) =>
       y
         .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
-        .option('json', { type: 'boolean', default: false, describe: 'with --dry-run: print the plan as JSON' })
+        .option('json', { type: 'boolean', default: false, describe: 'with --dry-run: print the plan as JSON (without --dry-run: a usage error; an applied run reports as JSON lines on stderr)' })
         .option('force', { type: 'boolean', default: false, describe: 'allow removing more than MAX_REMOVALS users, or every managed user' })
         .option('wait', { type: 'number', default: 30, describe: 'seconds to wait for a running sync before skipping' })
         .option('stats', { type: 'boolean', default: false, describe: 'print the AWS calls of this run, by service and action' })

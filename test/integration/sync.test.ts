@@ -64,6 +64,15 @@ rootSuite('sync with real account tools', () => {
       .toEqual(['alice.smith', 'carol.plus.ops.at.corp.example', 'dave']);
   });
 
+  test('--json without --dry-run is a usage error (exit 2) that changes nothing: it never applies a plan meant to be read', async () => {
+    const r = await env.sync('--json');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--json prints the plan of --dry-run/);
+    expect(await env.passwd('alice.smith')).toBeNull();
+    expect((await env.ns.exec('test', ['-e', '/var/lib/iam-ssh/last-sync.json'])).code).not.toBe(0);
+  });
+
   test('first run creates mapped users with stable UIDs, groups, sudo, and skips bad names', async () => {
     const r = await env.sync();
     expect(r.code).toBe(0);
@@ -134,6 +143,7 @@ rootSuite('sync with real account tools', () => {
     const r = await env.sync();
     expect(r.code).toBe(3);
     expect(events(r.stderr, 'sync.removal-refused')).toHaveLength(1);
+    expect(events(r.stderr, 'sync.done')).toEqual([expect.objectContaining({ level: 'warn', removalsWithheld: true })]);
     for (const u of ['alice.smith', 'dave', 'erin']) expect(await env.passwd(u)).not.toBeNull();
     for (const [g, u] of [['ssh-users', 'Alice.Smith'], ['ssh-users', 'Dave'], ['ssh-users', 'Erin']] as const) {
       await iam(new AddUserToGroupCommand({ GroupName: g, UserName: u }));
