@@ -26,6 +26,7 @@ export const PURE_MODULES = [
   'src/notify/message.ts',
   'src/notify/rules.ts',
   'src/platform/sshd-config.ts',
+  'src/platform/sshd-unit.ts',
   'src/sync/apply.ts',
   'src/sync/names.ts',
   'src/sync/plan.ts',

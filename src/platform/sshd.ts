@@ -1,12 +1,13 @@
 /**
  * The machine's sshd configuration: how its files are laid out (Include, drop-in directory,
- * Flatcar's symlink to a read-only stock file), what sshd itself makes of them (`sshd -t`,
- * `sshd -T`), and reloading it.
+ * Flatcar's symlink to a read-only stock file), how its systemd unit starts it (`-o` options
+ * beat every file), what sshd itself makes of them (`sshd -t`, `sshd -T`), and reloading it.
  */
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { exec, type Exec } from './exec';
 import { includes, parseEffective, parseSshdConfig, type Directive } from './sshd-config';
+import { execArgv, parseEnvironmentFile, parseSshdArgv, parseSystemctlCat, parseUnitFiles, SSHD_UNITS, type ExecStart, type SshdArgv, type UnitFile } from './sshd-unit';
 
 const SSHD_CANDIDATES = ['/usr/sbin/sshd', '/usr/bin/sshd', '/sbin/sshd'];
 const SSH_DIR = '/etc/ssh';
@@ -99,28 +100,130 @@ function expand(directives: Directive[], depth: number): Directive[] {
   return out;
 }
 
+/** Where systemd finds unit files and their drop-in directories, highest priority first. */
+export const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
+
+/** sshd's unit, read as systemd starts it. */
+export interface SshdService {
+  unit: string;
+  /** The unit file, then its drop-ins in the order systemd applies them. */
+  files: string[];
+  execStart: ExecStart | null;
+  /** `-f` and the `-o` options sshd gets, its environment (EnvironmentFile, Environment) expanded. */
+  argv: SshdArgv;
+}
+
+/**
+ * ssh.service or sshd.service, whichever exists first: through `systemctl cat` when systemd
+ * runs, else from the unit directories. `skip`: drop-ins to leave out (install's own, to see
+ * the service as the vendor left it); `dirs`: the unit directories. Null when there is no such unit.
+ */
+export async function readSshdService(run: Exec, systemd: boolean, skip: readonly string[] = [], dirs: readonly string[] = UNIT_DIRS): Promise<SshdService | null> {
+  let groups: UnitFile[][];
+  if (systemd) {
+    const r = await run('systemctl', ['cat', '--', ...SSHD_UNITS]);
+    groups = parseSystemctlCat(r.stdout);
+  } else {
+    groups = SSHD_UNITS.map((name) => unitFilesOnDisk(name, dirs)).filter((g): g is UnitFile[] => g !== null);
+  }
+  const files = groups.find((g) => g.length > 0)?.filter((f) => !skip.includes(f.path));
+  if (!files || files.length === 0) return null;
+  const settings = parseUnitFiles(files);
+  const env = new Map(settings.environment);
+  for (const f of settings.environmentFiles) {
+    try {
+      for (const [k, v] of parseEnvironmentFile(readFileSync(f.path, 'utf8'))) env.set(k, v);
+    } catch {}
+  }
+  const exec = settings.execStart;
+  const isSshd = exec !== null && basename(exec.words[0]?.value ?? '') === 'sshd';
+  return {
+    unit: basename(files[0]!.path),
+    files: files.map((f) => f.path),
+    execStart: exec,
+    argv: isSshd ? parseSshdArgv(execArgv(exec, env)) : { configFile: null, options: [] },
+  };
+}
+
+/** A unit's file and drop-ins as systemd would load them without systemd running; null when absent or masked. */
+function unitFilesOnDisk(name: string, dirs: readonly string[]): UnitFile[] | null {
+  const dir = dirs.find((d) => lstatSync(join(d, name), { throwIfNoEntry: false }));
+  if (!dir) return null;
+  let fragment: string;
+  try {
+    fragment = realpathSync(join(dir, name));
+  } catch {
+    return null;
+  }
+  if (fragment === '/dev/null') return null;
+  // Drop-ins of every name the unit has (an alias symlink's too); one of the same file name in
+  // a directory of higher priority hides the others; applied in file-name order.
+  const resolvesHere = (n: string) => dirs.some((d) => {
+    try {
+      return realpathSync(join(d, n)) === fragment;
+    } catch {
+      return false;
+    }
+  });
+  const names = [...new Set([name, basename(fragment), ...SSHD_UNITS.filter(resolvesHere)])];
+  const byName = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const d of dirs) {
+    let real: string;
+    try {
+      real = realpathSync(d);
+    } catch {
+      continue;
+    }
+    if (seen.has(real)) continue;
+    seen.add(real);
+    for (const n of names) {
+      let entries: string[];
+      try {
+        entries = readdirSync(join(d, `${n}.d`));
+      } catch {
+        continue;
+      }
+      for (const e of entries) if (e.endsWith('.conf') && !byName.has(e)) byName.set(e, join(d, `${n}.d`, e));
+    }
+  }
+  const paths = [fragment, ...[...byName.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => p)];
+  const out: UnitFile[] = [];
+  for (const path of paths) {
+    try {
+      out.push({ path, text: readFileSync(path, 'utf8') });
+    } catch {}
+  }
+  return out;
+}
+
+/** sshd's arguments for the `-o` options a unit passes: each as one argument, never through a shell. */
+function optionArgs(options: readonly string[]): string[] {
+  return options.flatMap((o) => ['-o', o]);
+}
+
 export class SshdControl {
   constructor(
     private readonly run: Exec = exec,
     private readonly program: string = sshdProgram() ?? SSHD_CANDIDATES[0]!,
   ) {}
 
-  /** `sshd -t`: null when the configuration is valid, else sshd's message. */
-  async test(main: string): Promise<string | null> {
-    const r = await this.run(this.program, ['-t', '-f', main]);
+  /** `sshd -t` with the unit's `-o` options: null when the configuration is valid, else sshd's message. */
+  async test(main: string, options: readonly string[] = []): Promise<string | null> {
+    const r = await this.run(this.program, ['-t', '-f', main, ...optionArgs(options)]);
     return r.exitCode === 0 ? null : (r.stderr.trim() || r.stdout.trim() || `sshd -t exited ${r.exitCode}`);
   }
 
   /** `sshd -T` for a connection of `user` from loopback: what sshd would really use. */
-  async effective(main: string, user: string): Promise<Map<string, string[]>> {
-    const r = await this.report(user, main);
+  async effective(main: string, user: string, options: readonly string[] = []): Promise<Map<string, string[]>> {
+    const r = await this.report(user, main, options);
     if (r.exitCode !== 0) throw new Error(`sshd -T: ${r.stderr.trim()}`);
     return r.settings;
   }
 
-  /** `sshd -T` with sshd's own choice of config file (main: null), failures included. */
-  async report(user: string, main: string | null = null): Promise<EffectiveReport> {
-    const r = await this.run(this.program, ['-T', ...(main ? ['-f', main] : []), '-C', `user=${user},host=localhost,addr=127.0.0.1`]);
+  /** `sshd -T` with sshd's own choice of config file (main: null) and the unit's `-o` options, failures included. */
+  async report(user: string, main: string | null = null, options: readonly string[] = []): Promise<EffectiveReport> {
+    const r = await this.run(this.program, ['-T', ...(main ? ['-f', main] : []), ...optionArgs(options), '-C', `user=${user},host=localhost,addr=127.0.0.1`]);
     return { exitCode: r.exitCode, stderr: r.exitCode === 0 ? r.stderr : r.stderr || r.stdout, settings: r.exitCode === 0 ? parseEffective(r.stdout) : new Map() };
   }
 
