@@ -8,6 +8,7 @@ import { DROP_IN_NAME } from '../platform/sshd-config';
 import { type CheckResult, type DoctorFacts, type PathFact, type SshdSettings, type Status } from './facts';
 import { AWS_CHECKS } from './checks-aws';
 import { syncChecks } from './checks-sync';
+import { chainChecks } from './checks-chain';
 import { COMMAND_USER } from '../platform/sshd-config';
 import { isLocalNameSyntax } from '../util/validators';
 
@@ -45,7 +46,12 @@ export function checkSshdConfig(f: DoctorFacts): Omit<CheckResult, 'id'> {
   if (f.sshd.exitCode !== 0) {
     return r('fail', `sshd -T rejects the configuration: ${sshdComplaint(f.sshd.stderr)}`, sshdFix(f.sshd.stderr));
   }
-  return r('ok', `sshd -T accepts the configuration (evaluated for user ${f.sshd.probeUser})`);
+  const svc = f.sshd.service;
+  if (svc && 'error' in svc) {
+    return r('warn', `sshd -T accepts the configuration (evaluated for user ${f.sshd.probeUser}), but its unit could not be read: ${svc.error}; -o options it may pass are not counted`, 'systemctl cat ssh.service sshd.service  # then correct the ExecStart line');
+  }
+  const started = svc ? `, as ${svc.unit} starts it, with its ${svc.options.length} -o options` : '';
+  return r('ok', `sshd -T accepts the configuration (evaluated for user ${f.sshd.probeUser}${started})`);
 }
 
 function sshdFix(stderr: string): string {
@@ -198,6 +204,7 @@ export const CHECKS: Check[] = [
   { id: 'config-file', run: checkConfigFile },
   { id: 'sshd-config', run: checkSshdConfig },
   { id: 'keys-command', run: checkKeysCommand },
+  ...chainChecks,
   { id: 'binary-path', run: checkBinaryPath },
   { id: 'command-user', run: checkCommandUser },
   { id: 'host-keys', run: checkHostKeys },

@@ -9,6 +9,7 @@ import { resolveForReport } from '../config/resolve';
 import { DEFAULT_CONFIG, LEGACY_CONFIG } from '../config/load';
 import { exec } from '../platform/exec';
 import { readLastSync } from '../state/last-sync';
+import { formatChainCommand } from '../config/values';
 import { configStat, pathChain, readHostKeys, readSchedule, readSshd, readUser, statPath } from './gather-host';
 import { commandUserName, runChecks } from './checks';
 import { renderJson, renderTable } from './render';
@@ -61,6 +62,7 @@ async function gatherFacts(config: Config, configError: string | null, explicitF
     sshd,
     commandPath: program ? pathChain(program) : null,
     commandUser: { name: userName, entry: await readUser(exec, userName) },
+    chain: config.keysChainCommand ? { command: formatChainCommand(config.keysChainCommand), path: pathChain(config.keysChainCommand.program) } : null,
     hostKeys: isRoot ? await readHostKeys(exec, settings, sshd.ran ? sshd.stderr : '') : [],
     stateDir: statPath(config.stateDir),
     cacheDir: statPath(config.cacheDir),

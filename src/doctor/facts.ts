@@ -31,9 +31,12 @@ export interface UserFact {
 /** `sshd -T` output as keyword -> values (a keyword such as hostkey may repeat). */
 export type SshdSettings = Record<string, string[]>;
 
+/** sshd's systemd unit as read for `sshd -T`: its `-o` options come before every config file. */
+export type SshdServiceFact = { unit: string; options: string[] } | { error: string };
+
 export type SshdFact =
   | { ran: false; reason: string }
-  | { ran: true; exitCode: number; stderr: string; probeUser: string; settings: SshdSettings };
+  | { ran: true; exitCode: number; stderr: string; probeUser: string; settings: SshdSettings; service?: SshdServiceFact };
 
 export type ScheduleFact =
   | { kind: 'systemd'; unit: string; enabled: string; active: string }
@@ -78,6 +81,8 @@ export interface DoctorFacts {
   commandPath: { program: string; resolved: string | null; error: string | null; chain: PathFact[] } | null;
   /** The AuthorizedKeysCommandUser (or the expected `iam-ssh` when sshd did not say), null entry when absent. */
   commandUser: { name: string; entry: UserFact | null };
+  /** KEYS_CHAIN_COMMAND and its program resolved as keys checks it before running it; null when not set. */
+  chain: { command: string; path: { program: string; resolved: string | null; error: string | null; chain: PathFact[] } } | null;
   hostKeys: PathFact[];
   stateDir: PathFact;
   cacheDir: PathFact;

@@ -3,11 +3,11 @@
  * sshd's effective configuration (`sshd -T`), the command user, the sync schedule.
  */
 import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { PROBE_USER, SshdControl, sshdProgram } from '../platform/sshd';
+import { PROBE_USER, readSshdService, SshdControl, sshdProgram } from '../platform/sshd';
 import { CRON_FILE, TIMER_UNIT, systemdRunning } from '../install/scheduler';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/config';
-import { type PathFact, type ScheduleFact, type SshdFact, type SshdSettings, type UserFact } from './facts';
+import { type PathFact, type ScheduleFact, type SshdFact, type SshdServiceFact, type SshdSettings, type UserFact } from './facts';
 import { readSyncState } from '../state/sync-state';
 import type { Exec } from '../platform/exec';
 import { errnoText } from '../util/errno';
@@ -59,9 +59,18 @@ export async function readSshd(exec: Exec, stateDir: string): Promise<SshdFact> 
   // Match blocks decide per user; evaluate them for a user sync manages, as a login would.
   const synced = readSyncState(stateDir)?.users.map((u) => u.localName).find((n) => isLocalNameSyntax(n));
   const probeUser = synced ?? PROBE_USER;
+  // As the service starts it: a -o of its unit (Ubuntu's EC2 Instance Connect) beats every config file.
+  let service: SshdServiceFact | undefined;
+  let argv = { configFile: null as string | null, options: [] as string[] };
   try {
-    const r = await new SshdControl(exec, sshd).report(probeUser);
-    return { ran: true, exitCode: r.exitCode, stderr: r.stderr, probeUser, settings: Object.fromEntries(r.settings) };
+    const s = await readSshdService(exec, systemdRunning());
+    if (s) [service, argv] = [{ unit: s.unit, options: s.argv.options }, s.argv];
+  } catch (e) {
+    service = { error: (e as Error).message };
+  }
+  try {
+    const r = await new SshdControl(exec, sshd).report(probeUser, argv.configFile, argv.options);
+    return { ran: true, exitCode: r.exitCode, stderr: r.stderr, probeUser, settings: Object.fromEntries(r.settings), ...(service ? { service } : {}) };
   } catch (e) {
     return { ran: false, reason: (e as Error).message };
   }

@@ -31,6 +31,7 @@ export function healthyFacts(): DoctorFacts {
       chain: [file('/usr/local/bin/iam-ssh', 0o755), dir('/usr/local/bin', 0o755), dir('/usr/local', 0o755), dir('/usr', 0o755), dir('/', 0o755)],
     },
     commandUser: { name: 'iam-ssh', entry: { name: 'iam-ssh', uid: 998, gids: [998] } },
+    chain: null,
     hostKeys: [file('/etc/ssh/ssh_host_ed25519_key', 0o600), file('/etc/ssh/ssh_host_rsa_key', 0o600)],
     stateDir: dir('/var/lib/iam-ssh', 0o755),
     cacheDir: dir('/var/cache/iam-ssh', 0o700, 998),
