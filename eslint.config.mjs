@@ -30,6 +30,7 @@ export const PURE_MODULES = [
   'src/platform/sshd-unit.ts',
   'src/sync/apply.ts',
   'src/sync/names.ts',
+  'src/sync/notice-codes.ts',
   'src/sync/plan.ts',
   'src/sync/plan-format.ts',
   'src/sync/plan-reads.ts',

@@ -96,13 +96,16 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
   const started = Date.now();
   const iam = await createIamDirectory(config);
   const { snapshot, errors } = await readIamSnapshot(iam, config);
-  for (const [group, error] of Object.entries(errors)) log.log('error', 'sync.iam_read_failed', { group, error });
 
   const accounts = new Accounts(config, exec);
   const registry = new Registry(config.stateDir);
   const local = { ...(await accounts.snapshot()), registry: registry.all(), sudoersContent: readSudoers(config.sudoersFile) };
   const plan = makePlan(snapshot, local, planSettings(config), opts.force);
-  for (const n of plan.notices) log.log(n.level, `sync.${n.code}`, { message: n.message, ...(n.user ? { user: n.user } : {}), ...(n.iamName ? { iamUser: n.iamName } : {}) });
+  // One line per notice, as sync.<code>; a failed IAM read's line also carries the error (one line per failure).
+  for (const n of plan.notices) {
+    const error = n.group !== undefined && Object.hasOwn(errors, n.group) ? { error: errors[n.group] } : {};
+    log.log(n.level, `sync.${n.code}`, { message: n.message, ...(n.user ? { user: n.user } : {}), ...(n.iamName ? { iamUser: n.iamName } : {}), ...(n.group ? { group: n.group } : {}), ...error });
+  }
 
   if (opts.dryRun) {
     process.stdout.write(opts.json ? planJson(plan) : formatPlan(plan));

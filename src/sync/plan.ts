@@ -14,6 +14,7 @@
 import { mapIamNames } from './names';
 import { stableUid } from './uid';
 import { readCoverage } from './plan-reads';
+import { NAME_SKIPPED, type NoticeCode } from './notice-codes';
 
 export interface IamUserSnap {
   userName: string;
@@ -84,10 +85,12 @@ export type Action =
 
 export interface Notice {
   level: 'info' | 'warn' | 'error';
-  code: string;
+  code: NoticeCode;
   message: string;
   user?: string;
   iamName?: string;
+  /** The IAM group (or ListUsers) whose read failed, for iam_read_failed. */
+  group?: string;
 }
 
 export interface DesiredUser {
@@ -129,7 +132,7 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   const complete = iam.failed.length === 0;
   const reads = readCoverage(iam.failed, s);
   const sudoManaged = s.sudoersGroups !== null;
-  for (const f of reads.failures) notices.push({ level: 'error', code: 'iam-read-failed', message: `IAM read of ${f.group} failed or was partial: ${f.withheld}` });
+  for (const f of reads.failures) notices.push({ level: 'error', code: 'iam_read_failed', group: f.group, message: `IAM read of ${f.group} failed or was partial: ${f.withheld}` });
 
   // --- groups that must exist ---------------------------------------------------------
   const groupExists = (g: string) => Object.hasOwn(local.groups, g);
@@ -142,7 +145,7 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   const isMember = (user: string, g: string) =>
     (get(local.groups, g)?.members.includes(user) ?? false) || local.userdbMemberships.includes(`${user}:${g}`);
   for (const g of new Set([...s.localGroups, ...Object.values(s.groupMap).flat()])) {
-    if (!usable(g)) notices.push({ level: 'warn', code: 'local-group-missing', message: `local group ${g} does not exist; nobody is added to it` });
+    if (!usable(g)) notices.push({ level: 'warn', code: 'local_group_missing', message: `local group ${g} does not exist; nobody is added to it` });
   }
 
   // --- who should be here ---------------------------------------------------------------
@@ -152,7 +155,7 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   for (const sk of names.skipped) {
     if (sk.reason === 'collision') collided.add(sk.localName);
     notices.push({
-      level: 'warn', code: `name-${sk.reason}`, iamName: sk.iamName, user: sk.localName,
+      level: 'warn', code: NAME_SKIPPED[sk.reason], iamName: sk.iamName, user: sk.localName,
       message: sk.reason === 'collision'
         ? `IAM user ${sk.iamName} skipped: another IAM user maps to the same local name ${sk.localName}`
         : `IAM user ${sk.iamName} skipped: local name ${sk.localName} is ${sk.reason}`,
@@ -196,13 +199,13 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
     if (existing) {
       if (!managed(localName)) {
         notices.push(existing.uid < s.uidMin
-          ? { level: 'warn', code: 'protected-account', user: localName, iamName, message: `local account ${localName} (uid ${existing.uid}) is below UID_MIN and is never touched` }
-          : { level: 'warn', code: 'unmanaged-conflict', user: localName, iamName, message: `local account ${localName} exists but is not managed by iam-ssh; IAM user ${iamName} is not given access to it` });
+          ? { level: 'warn', code: 'protected_account', user: localName, iamName, message: `local account ${localName} (uid ${existing.uid}) is below UID_MIN and is never touched` }
+          : { level: 'warn', code: 'unmanaged_conflict', user: localName, iamName, message: `local account ${localName} exists but is not managed by iam-ssh; IAM user ${iamName} is not given access to it` });
         continue;
       }
       const reg = get(local.registry, localName);
       if (reg && reg.iamUserId !== iamUser.userId) {
-        notices.push({ level: 'error', code: 'identity-changed', user: localName, iamName, message: `IAM user ${iamName} was re-created (new UserId); the account ${localName} belonged to the old one and is left alone: remove it to let the new user in` });
+        notices.push({ level: 'error', code: 'identity_changed', user: localName, iamName, message: `IAM user ${iamName} was re-created (new UserId); the account ${localName} belonged to the old one and is left alone: remove it to let the new user in` });
         continue;
       }
       // Outside UID_MIN..UID_MAX (reported below): revoked as usual, never given more.
@@ -219,7 +222,7 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
     }
     if (groupExists(localName) || own.has(localName)) {
       // useradd --user-group would fail on every run: say so once and leave the user out.
-      notices.push({ level: 'warn', code: 'name-is-group', user: localName, iamName, message: `IAM user ${iamName} skipped: its local name is the name of the local group ${localName}` });
+      notices.push({ level: 'warn', code: 'name_is_group', user: localName, iamName, message: `IAM user ${iamName} skipped: its local name is the name of the local group ${localName}` });
       continue;
     }
     let uid: number | null = null;
@@ -228,11 +231,11 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
       const reuse = reg && reg.iamUserId === iamUser.userId && reg.uid !== null && inRange(reg.uid) && !taken.has(reg.uid);
       uid = reuse ? reg.uid : stableUid(iamUser.userId, s.uidMin, s.uidMax, taken);
       if (uid === null) {
-        notices.push({ level: 'error', code: 'uid-exhausted', user: localName, iamName, message: `no free UID found for ${iamName}; set UID_MODE=auto or widen UID_MIN..UID_MAX` });
+        notices.push({ level: 'error', code: 'uid_exhausted', user: localName, iamName, message: `no free UID found for ${iamName}; set UID_MODE=auto or widen UID_MIN..UID_MAX` });
         continue;
       }
       if (uid !== stableUid(iamUser.userId, s.uidMin, s.uidMax, new Set())) {
-        notices.push({ level: 'warn', code: 'uid-collision', user: localName, iamName, message: `the stable UID of ${iamName} is taken here; using fallback UID ${uid}` });
+        notices.push({ level: 'warn', code: 'uid_collision', user: localName, iamName, message: `the stable UID of ${iamName} is taken here; using fallback UID ${uid}` });
       }
       taken.add(uid);
     }
@@ -244,7 +247,7 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
 
   if (revocationsWithheld.length > 0) {
     removalsWithheld = true;
-    notices.push({ level: 'warn', code: 'revocation-deferred', message: `not revoking ${revocationsWithheld.join(', ')}: an IAM group that grants it could not be read` });
+    notices.push({ level: 'warn', code: 'revocation_deferred', message: `not revoking ${revocationsWithheld.join(', ')}: an IAM group that grants it could not be read` });
   }
 
   // --- who should go ------------------------------------------------------------------------
@@ -253,7 +256,7 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   const removable: string[] = [];
   for (const name of leaving) {
     if (collided.has(name)) {
-      notices.push({ level: 'warn', code: 'removal-skipped-collision', user: name, message: `${name} is not removed: its IAM name now collides with another; resolve the collision in IAM` });
+      notices.push({ level: 'warn', code: 'removal_skipped_collision', user: name, message: `${name} is not removed: its IAM name now collides with another; resolve the collision in IAM` });
       continue;
     }
     removable.push(name);
@@ -263,11 +266,11 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
     const leavesNobody = desired.length === 0;
     if (!reads.accessComplete) {
       removalsWithheld = true;
-      notices.push({ level: 'warn', code: 'removal-deferred', message: `not removing ${removable.join(', ')}: the IAM read of the authorized groups was incomplete` });
+      notices.push({ level: 'warn', code: 'removal_deferred', message: `not removing ${removable.join(', ')}: the IAM read of the authorized groups was incomplete` });
     } else if (!force && (removable.length > s.maxRemovals || leavesNobody)) {
       removalsWithheld = true;
       notices.push({
-        level: 'error', code: 'removal-refused',
+        level: 'error', code: 'removal_refused',
         message: leavesNobody
           ? `refusing to remove every managed user (${removable.length}); check IAM_AUTHORIZED_GROUPS, or run with --force`
           : `refusing to remove ${removable.length} users at once (MAX_REMOVALS=${s.maxRemovals}); run with --force if this is intended`,
@@ -284,13 +287,13 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
     const uid = local.users[name]!.uid;
     const iamName = desired.find((d) => d.localName === name)?.iamName ?? get(local.registry, name)?.iamName;
     notices.push({
-      level: 'error', code: 'uid-out-of-range', user: name, ...(iamName ? { iamName } : {}),
+      level: 'error', code: 'uid_out_of_range', user: name, ...(iamName ? { iamName } : {}),
       message: `managed account ${name} (uid ${uid}) is ${uid < s.uidMin ? `below UID_MIN=${s.uidMin}` : `above UID_MAX=${s.uidMax}`}: its access is still revoked but never widened, and sync fails until UID_MIN..UID_MAX covers it again`,
     });
   }
   for (const name of Object.keys(local.users)) {
     if (!managed(name) && get(local.registry, name) && local.users[name]!.uid >= s.uidMin) {
-      notices.push({ level: 'warn', code: 'registry-mismatch', user: name, message: `${name} is in the registry with another UID; left alone` });
+      notices.push({ level: 'warn', code: 'registry_mismatch', user: name, message: `${name} is in the registry with another UID; left alone` });
     }
   }
 

@@ -89,7 +89,7 @@ rootSuite('private groups get GID = UID', () => {
     const dave = await ids3('dave');
     expect(dave.uid).toBe(stableUid(ids.Dave!, MIN, MAX, new Set([hashed])));
     expect(dave).toEqual({ uid: dave.uid, gid: dave.uid, group: dave.uid });
-    expect(r.stderr).toMatch(/sync\.uid-collision/);
+    expect(r.stderr).toMatch(/sync\.uid_collision/);
   });
 
   test('USERADD_ARGS without --user-group still gets the private group (useradd would make one), --no-user-group gets none', async () => {

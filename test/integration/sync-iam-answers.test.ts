@@ -112,11 +112,11 @@ rootSuite('sync and the IAM answers it reads', () => {
     const r = await env.sync();
     expect(r.code).toBe(1);
     expect(events(r.stderr, 'sync.iam_read_failed')).toEqual([expect.objectContaining({ group: 'admnis' })]);
-    expect(events(r.stderr, 'sync.iam-read-failed')[0]!.message).toMatch(/admnis.*membership of iam-ssh-sudo is not revoked/);
+    expect(events(r.stderr, 'sync.iam_read_failed')[0]!.message).toMatch(/admnis.*membership of iam-ssh-sudo is not revoked/);
     expect(await env.passwd('carol')).toBeNull();
     expect(await recorded()).toEqual(['alice', 'bob', 'dave', 'erin', 'frank']);
     expect(await env.groupsOf('bob')).toContain('iam-ssh-sudo');
-    expect(events(r.stderr, 'sync.revocation-deferred')[0]!.message).toContain('bob (iam-ssh-sudo)');
+    expect(events(r.stderr, 'sync.revocation_deferred')[0]!.message).toContain('bob (iam-ssh-sudo)');
     expect(done(r.stderr)).toMatchObject({ complete: false, recorded: true, removalsWithheld: true, failedGroups: ['admnis'] });
 
     await env.config(BASE);
@@ -158,7 +158,7 @@ rootSuite('sync and the IAM answers it reads', () => {
     for (let run = 0; run < 2; run++) {
       const r = await env.sync();
       expect(r.code).toBe(0);
-      expect(events(r.stderr, 'sync.name-is-group')).toEqual([expect.objectContaining({ level: 'warn', iamUser: 'Users', user: 'users' })]);
+      expect(events(r.stderr, 'sync.name_is_group')).toEqual([expect.objectContaining({ level: 'warn', iamUser: 'Users', user: 'users' })]);
       expect(events(r.stderr, 'sync.change_failed')).toEqual([]);
     }
     expect(await env.passwd('users')).toBeNull();
@@ -174,8 +174,8 @@ rootSuite('sync and the IAM answers it reads', () => {
     expect(r.code).toBe(1);
     expect(await env.passwd('bob')).toBeNull();
     expect(await env.groupsOf('alice')).toEqual(['alice', 'iam-synced-users']);
-    expect(events(r.stderr, 'sync.uid-out-of-range')).toEqual(['alice', 'frank'].map((user) => expect.objectContaining({ level: 'error', user, message: expect.stringMatching(/below UID_MIN=/) })));
-    expect(events(r.stderr, 'sync.protected-account')).toEqual([]);
+    expect(events(r.stderr, 'sync.uid_out_of_range')).toEqual(['alice', 'frank'].map((user) => expect.objectContaining({ level: 'error', user, message: expect.stringMatching(/below UID_MIN=/) })));
+    expect(events(r.stderr, 'sync.protected_account')).toEqual([]);
     expect(done(r.stderr)).toMatchObject({ stranded: ['alice', 'frank'] });
     expect(await recorded()).toEqual(['alice', 'frank']);
 

@@ -91,7 +91,7 @@ describe('hash UIDs', () => {
     ['a local user', (uid: number) => ({ users: { other: uid } })],
     ['a local group', (uid: number) => ({ groups: { other: { gid: uid } } })],
     ['an existing managed user', (uid: number) => ({ users: { managed1: uid }, groups: { [MARKER]: { gid: 150, members: ['managed1'] } } })],
-  ])('the stable UID is taken by %s: deterministic fallback and a uid-collision notice', (_what, taking) => {
+  ])('the stable UID is taken by %s: deterministic fallback and a uid_collision notice', (_what, taking) => {
     const s = settings();
     const stable = hashUid(idOf('alice'), 0, UID_MIN, UID_MAX);
     const i = iam({ devs: ['alice', 'managed1'] });
@@ -100,7 +100,7 @@ describe('hash UIDs', () => {
     expect(uid).not.toBe(stable);
     expect(uid).toBe(hashUid(idOf('alice'), 1, UID_MIN, UID_MAX));
     expect(run(i, host(s, {}, [], taking(stable)), s)).toEqual(p);
-    expect(noticesOf(p, 'uid-collision')).toEqual([expect.objectContaining({ level: 'warn', user: 'alice', iamName: 'alice' })]);
+    expect(noticesOf(p, 'uid_collision')).toEqual([expect.objectContaining({ level: 'warn', user: 'alice', iamName: 'alice' })]);
     expect(p.desired.find((d) => d.localName === 'alice')?.uid).toBe(uid);
   });
 
@@ -121,26 +121,26 @@ describe('hash UIDs', () => {
     expect(a).toBe(hashUid(pair[0], 0, 5000, 5002));
     expect(b).not.toBe(a);
     expect(b).toBe(stableUid(pair[1], 5000, 5002, new Set([a!])));
-    expect(noticesOf(p, 'uid-collision').map((n) => n.user)).toEqual(['bob']);
+    expect(noticesOf(p, 'uid_collision').map((n) => n.user)).toEqual(['bob']);
   });
 
-  test('many new users in a small range: all UIDs distinct, the rest uid-exhausted', () => {
+  test('many new users in a small range: all UIDs distinct, the rest uid_exhausted', () => {
     const s = settings({ uidMin: 7000, uidMax: 7004 });
     const names = Array.from({ length: 8 }, (_, i) => `user${i}`);
     const p = run(iam({ devs: names }), host(s), s);
     const uids = actionsOf(p, 'create-user').map((a) => a.uid);
     expect(new Set(uids).size).toBe(uids.length);
     for (const u of uids) expect(u).toBeGreaterThanOrEqual(7000);
-    expect(uids.length + noticesOf(p, 'uid-exhausted').length).toBe(8);
+    expect(uids.length + noticesOf(p, 'uid_exhausted').length).toBe(8);
     expect(uids.length).toBeGreaterThanOrEqual(3);
-    for (const n of noticesOf(p, 'uid-exhausted')) expect(p.desired.map((d) => d.localName)).not.toContain(n.user);
+    for (const n of noticesOf(p, 'uid_exhausted')) expect(p.desired.map((d) => d.localName)).not.toContain(n.user);
   });
 
-  test('uid-exhausted: the user is skipped with an error, others are still created', () => {
+  test('uid_exhausted: the user is skipped with an error, others are still created', () => {
     const s = settings({ uidMin: 7000, uidMax: 7000 });
     const p = run(iam({ devs: ['alice', 'bob'] }), host(s, {}, [], { users: { squat: 7000 } }), s);
     expect(actionsOf(p, 'create-user')).toEqual([]);
-    expect(noticesOf(p, 'uid-exhausted').map((n) => [n.level, n.user])).toEqual([['error', 'alice'], ['error', 'bob']]);
+    expect(noticesOf(p, 'uid_exhausted').map((n) => [n.level, n.user])).toEqual([['error', 'alice'], ['error', 'bob']]);
     expect(p.desired).toEqual([]);
   });
 
@@ -177,11 +177,11 @@ describe('names', () => {
   });
 
   test.each([
-    ['x'.repeat(33), 'name-too-long'],
-    ['a+b+c+d+e+f', 'name-too-long'],
-    ['1alice', 'name-bad-first-char'],
-    ['+ops', 'name-bad-first-char'],
-    ['Root', 'name-reserved'],
+    ['x'.repeat(33), 'name_too_long'],
+    ['a+b+c+d+e+f', 'name_too_long'],
+    ['1alice', 'name_bad_first_char'],
+    ['+ops', 'name_bad_first_char'],
+    ['Root', 'name_reserved'],
   ])('%j is skipped (%s), the others are still created', (bad, code) => {
     const s = settings();
     const p = run(iam({ devs: ['alice', bad, 'zoe'] }), host(s), s);
@@ -191,16 +191,16 @@ describe('names', () => {
   });
 
   // useradd --user-group cannot create an account named like an existing group: it would fail on every run.
-  test('an IAM user whose local name is a local group: one name-is-group notice, skipped, not a failure', () => {
+  test('an IAM user whose local name is a local group: one name_is_group notice, skipped, not a failure', () => {
     const s = settings({ localGroups: ['users'] });
     const l = host(s, {}, [], { groups: { users: { gid: 100 }, docker: { gid: 999, members: ['alice'] }, shadow: { gid: 42 } } });
     const p = run(iam({ devs: ['Docker', 'alice', 'shadow', 'users'] }), l, s);
     expect(lines(p)).toEqual([`create-user alice uid=hash [${MARKER},users]`]);
-    expect(noticesOf(p, 'name-is-group')).toEqual(['docker', 'shadow', 'users'].map((user) => expect.objectContaining({
+    expect(noticesOf(p, 'name_is_group')).toEqual(['docker', 'shadow', 'users'].map((user) => expect.objectContaining({
       level: 'warn', user, iamName: user === 'docker' ? 'Docker' : user,
       message: expect.stringMatching(new RegExp(`IAM user ${user === 'docker' ? 'Docker' : user} skipped: .*local group ${user}`)),
     })));
-    expect(codes(p)).toEqual(['name-is-group', 'name-is-group', 'name-is-group']);
+    expect(codes(p)).toEqual(['name_is_group', 'name_is_group', 'name_is_group']);
     expect(p.desired.map((d) => d.localName)).toEqual(['alice']);
     expect(p).toMatchObject({ complete: true, accessComplete: true, removalsWithheld: false, stranded: [] });
   });
@@ -211,7 +211,7 @@ describe('names', () => {
     delete l.groups[group];
     const p = run(iam({ devs: [group, 'alice'] }), l, s);
     expect(actionsOf(p, 'create-user').map((a) => a.user)).toEqual(['alice']);
-    expect(noticesOf(p, 'name-is-group')).toEqual([expect.objectContaining({ user: group, iamName: group })]);
+    expect(noticesOf(p, 'name_is_group')).toEqual([expect.objectContaining({ user: group, iamName: group })]);
   });
 
   test('an existing managed account whose own user group bears its name is not affected', () => {
@@ -223,11 +223,11 @@ describe('names', () => {
     expect(p.desired.map((d) => d.localName)).toEqual(['alice']);
   });
 
-  test('Bob and bob collide: both skipped with name-collision, others created', () => {
+  test('Bob and bob collide: both skipped with name_collision, others created', () => {
     const s = settings();
     const p = run(iam({ devs: ['Bob', 'alice', 'bob'] }), host(s), s);
     expect(actionsOf(p, 'create-user').map((a) => a.user)).toEqual(['alice']);
-    expect(noticesOf(p, 'name-collision').map((n) => [n.iamName, n.user]).sort()).toEqual([['Bob', 'bob'], ['bob', 'bob']]);
+    expect(noticesOf(p, 'name_collision').map((n) => [n.iamName, n.user]).sort()).toEqual([['Bob', 'bob'], ['bob', 'bob']]);
     expect(p.desired.map((d) => d.localName)).toEqual(['alice']);
   });
 });
@@ -255,11 +255,11 @@ describe('groups that must exist', () => {
     expect(lines(p)).toEqual([`create-group ${MARKER}`, `create-user alice uid=hash [${MARKER}]`]);
   });
 
-  test('missing LOCAL_GROUPS / GROUP_MAP targets: one local-group-missing notice each, not joined', () => {
+  test('missing LOCAL_GROUPS / GROUP_MAP targets: one local_group_missing notice each, not joined', () => {
     const s = settings({ localGroups: ['docker', 'nope'], groupMap: { ops: ['adm', 'gone', 'nope'] } });
     const l = host(s, {}, [], { groups: { docker: {}, adm: {} } });
     const p = run(iam({ devs: ['alice'], ops: ['alice'] }), l, s);
-    expect(noticesOf(p, 'local-group-missing').map((n) => n.message)).toEqual([
+    expect(noticesOf(p, 'local_group_missing').map((n) => n.message)).toEqual([
       'local group nope does not exist; nobody is added to it',
       'local group gone does not exist; nobody is added to it',
     ]);

@@ -106,17 +106,17 @@ describe('existing managed users', () => {
     const l = host(s, {}, [], { groups: { [MARKER]: { gid: 150 } } });
     delete l.groups[SUDO];
     const p = run(iam({ devs: ['alice'] }), l, s);
-    expect(codes(p)).toEqual(['local-group-missing']);
+    expect(codes(p)).toEqual(['local_group_missing']);
     expect(lines(p)).toEqual([`create-user alice uid=hash [${MARKER}]`]);
   });
 });
 
 describe('accounts the tool does not own', () => {
-  test('an unmanaged account with the mapped name: unmanaged-conflict, untouched, not desired', () => {
+  test('an unmanaged account with the mapped name: unmanaged_conflict, untouched, not desired', () => {
     const s = settings({ localGroups: ['docker'] });
     const l = host(s, { bob: 200_200 }, [], { users: { alice: 200_100 }, groups: { docker: {} } });
     const p = run(iam({ devs: ['Alice', 'bob'], admins: ['Alice'] }), l, s);
-    expect(noticesOf(p, 'unmanaged-conflict')).toEqual([expect.objectContaining({ level: 'warn', user: 'alice', iamName: 'Alice' })]);
+    expect(noticesOf(p, 'unmanaged_conflict')).toEqual([expect.objectContaining({ level: 'warn', user: 'alice', iamName: 'Alice' })]);
     expect(touched(p)).not.toContain('alice');
     expect(p.desired.map((d) => d.localName)).toEqual(['bob']);
     expect(lines(p)).toEqual(['add-member bob docker usermod']);
@@ -132,12 +132,12 @@ describe('accounts the tool does not own', () => {
   test.each([
     ['not in the marker group', false],
     ['in the marker group', true],
-  ])('an account below UID_MIN, %s: protected-account, untouched, never removed', (_w, marked) => {
+  ])('an account below UID_MIN, %s: protected_account, untouched, never removed', (_w, marked) => {
     const s = settings();
     // (a registry entry with the account's UID would make it ours: see plan-uid-range.test.ts)
     const l = host(s, {}, [], { users: { alice: 1000, ops: 1001 }, groups: { [MARKER]: { gid: 150, members: marked ? ['alice', 'ops'] : [] } }, registry: marked ? { ops: { uid: 1002 } } : {} });
     const p = run(iam({ devs: ['alice'], admins: ['alice'] }), l, s);
-    expect(noticesOf(p, 'protected-account')).toEqual([expect.objectContaining({ user: 'alice', iamName: 'alice' })]);
+    expect(noticesOf(p, 'protected_account')).toEqual([expect.objectContaining({ user: 'alice', iamName: 'alice' })]);
     expect(p.actions).toEqual([]);
     expect(p.desired).toEqual([]);
     const gone = run(iam({ devs: [] }), l, s, true);
@@ -167,25 +167,25 @@ describe('registry', () => {
     expect(lines(run(iam({ devs: [] }), l, s, true))).toEqual(['remove-user alice keepHome=true']);
   });
 
-  test('registered with another uid and not marked: registry-mismatch, left alone', () => {
+  test('registered with another uid and not marked: registry_mismatch, left alone', () => {
     const s = settings();
     const l = host(s, {}, [], { users: { alice: 200_100 }, registry: { alice: { uid: 200_999 } } });
     const p = run(iam({ devs: ['alice'] }), l, s);
-    expect(codes(p)).toEqual(['unmanaged-conflict', 'registry-mismatch']);
+    expect(codes(p)).toEqual(['unmanaged_conflict', 'registry_mismatch']);
     expect(p.actions).toEqual([]);
     const gone = run(iam({ devs: [] }), l, s, true);
     expect(gone.actions).toEqual([]);
-    expect(codes(gone)).toEqual(['registry-mismatch']);
+    expect(codes(gone)).toEqual(['registry_mismatch']);
   });
 
   test.each<[string, LocalSpec]>([
     ['registered', { users: { alice: 200_100 }, registry: { alice: { iamUserId: 'AIDAOLD' } } }],
     ['marked and registered', { users: { alice: 200_100 }, groups: { [MARKER]: { gid: 150, members: ['alice'] } }, registry: { alice: { iamUserId: 'AIDAOLD' } } }],
-  ])('%s with another UserId: identity-changed, no action, not desired', (_w, more) => {
+  ])('%s with another UserId: identity_changed, no action, not desired', (_w, more) => {
     const s = settings({ localGroups: ['docker'] });
     const l = host(s, {}, [], { ...more, groups: { ...more.groups, docker: {} } });
     const p = run(iam({ devs: ['alice', 'bob'], admins: ['alice'] }), l, s);
-    expect(noticesOf(p, 'identity-changed')).toEqual([expect.objectContaining({ level: 'error', user: 'alice', iamName: 'alice' })]);
+    expect(noticesOf(p, 'identity_changed')).toEqual([expect.objectContaining({ level: 'error', user: 'alice', iamName: 'alice' })]);
     expect(touched(p)).not.toContain('alice');
     expect(p.desired.map((d) => d.localName)).toEqual(['bob']);
     expect(p.actions.map((a) => a.kind)).toEqual(['create-user']);

@@ -37,8 +37,8 @@ describe('a failed group that grants nothing here (a NOTIFY_GROUPS group)', () =
     const p = run(partial(['oncall']), l, s, force);
     expect(lines(p)).toEqual(COMPLETE);
     expect(p).toMatchObject({ complete: false, accessComplete: true, removalsWithheld: false });
-    expect(codes(p)).toEqual(['iam-read-failed']);
-    expect(noticesOf(p, 'iam-read-failed')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/oncall.*grants no access here/) });
+    expect(codes(p)).toEqual(['iam_read_failed']);
+    expect(noticesOf(p, 'iam_read_failed')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/oncall.*grants no access here/) });
   });
 });
 
@@ -51,9 +51,9 @@ describe('a failed sudoers group', () => {
   });
 
   test('says what it withholds, once, naming the group and the user', () => {
-    expect(codes(p)).toEqual(['iam-read-failed', 'revocation-deferred']);
-    expect(noticesOf(p, 'iam-read-failed')[0]!.message).toMatch(new RegExp(`admins.*membership of ${SUDO} is not revoked`));
-    expect(noticesOf(p, 'revocation-deferred')[0]).toMatchObject({ level: 'warn', message: expect.stringContaining(`alice (${SUDO})`) });
+    expect(codes(p)).toEqual(['iam_read_failed', 'revocation_deferred']);
+    expect(noticesOf(p, 'iam_read_failed')[0]!.message).toMatch(new RegExp(`admins.*membership of ${SUDO} is not revoked`));
+    expect(noticesOf(p, 'revocation_deferred')[0]).toMatchObject({ level: 'warn', message: expect.stringContaining(`alice (${SUDO})`) });
   });
 
   test('a sudo grant from another, readable, sudoers group still happens', () => {
@@ -76,15 +76,15 @@ describe('a failed GROUP_MAP group', () => {
     const p = run(partial(['ops']), l, s);
     expect(lines(p)).toEqual(COMPLETE.filter((x) => x !== 'remove-member alice adm usermod'));
     expect(p).toMatchObject({ accessComplete: true, removalsWithheld: true });
-    expect(noticesOf(p, 'iam-read-failed')[0]!.message).toMatch(/ops.*memberships of adm are not revoked/);
+    expect(noticesOf(p, 'iam_read_failed')[0]!.message).toMatch(/ops.*memberships of adm are not revoked/);
   });
 
   test('a local group reached through two IAM groups is withheld when either failed', () => {
     const p = run(partial(['sre']), l, s);
     // sre lists nobody now: bob is not given adm, and keeps docker; alice keeps adm
     expect(lines(p)).toEqual([`create-user dave uid=hash [${MARKER}]`, `remove-member alice ${SUDO} usermod`, 'remove-user carol keepHome=true']);
-    expect(noticesOf(p, 'iam-read-failed')[0]!.message).toMatch(/sre.*memberships of adm, docker are not revoked/);
-    expect(noticesOf(p, 'revocation-deferred')[0]!.message).toMatch(/alice \(adm\), bob \(docker\)/);
+    expect(noticesOf(p, 'iam_read_failed')[0]!.message).toMatch(/sre.*memberships of adm, docker are not revoked/);
+    expect(noticesOf(p, 'revocation_deferred')[0]!.message).toMatch(/alice \(adm\), bob \(docker\)/);
   });
 
   test('a GROUP_MAP group that maps to the sudo group withholds revoking sudo', () => {
@@ -100,17 +100,17 @@ describe('a failed authorized group (or ListUsers)', () => {
     const p = run(partial(['contractors']), l, s, force);
     expect(lines(p)).toEqual(COMPLETE.filter((x) => !x.startsWith('remove-user')));
     expect(p).toMatchObject({ complete: false, accessComplete: false, removalsWithheld: true });
-    expect(codes(p)).toEqual(['iam-read-failed', 'removal-deferred']);
-    expect(noticesOf(p, 'iam-read-failed')[0]!.message).toMatch(/contractors.*no account is removed/);
-    expect(noticesOf(p, 'removal-deferred')[0]!.message).toContain('carol');
+    expect(codes(p)).toEqual(['iam_read_failed', 'removal_deferred']);
+    expect(noticesOf(p, 'iam_read_failed')[0]!.message).toMatch(/contractors.*no account is removed/);
+    expect(noticesOf(p, 'removal_deferred')[0]!.message).toContain('carol');
   });
 
   test('a group that is both authorized and sudoers withholds both', () => {
     const both = settings({ ...s, sudoersGroups: ['contractors'] });
     const p = run(partial(['contractors']), host(both, managed, ['alice', 'bob'], { groups: { adm: {}, docker: {} } }), both);
     expect(lines(p).filter((x) => x.startsWith('remove-'))).toEqual([]);
-    expect(codes(p)).toEqual(['iam-read-failed', 'revocation-deferred', 'removal-deferred']);
-    expect(noticesOf(p, 'iam-read-failed')[0]!.message).toMatch(new RegExp(`no account is removed.*membership of ${SUDO} is not revoked`));
+    expect(codes(p)).toEqual(['iam_read_failed', 'revocation_deferred', 'removal_deferred']);
+    expect(noticesOf(p, 'iam_read_failed')[0]!.message).toMatch(new RegExp(`no account is removed.*membership of ${SUDO} is not revoked`));
   });
 
   describe('no authorized group configured: ListUsers decides who may log in', () => {
@@ -132,14 +132,14 @@ describe('a failed authorized group (or ListUsers)', () => {
   });
 });
 
-test('with several failed reads, one iam-read-failed notice each, in the order given', () => {
+test('with several failed reads, one iam_read_failed notice each, in the order given', () => {
   const p = run(partial(['admins', 'oncall', 'ops']), l, s);
-  expect(noticesOf(p, 'iam-read-failed').map((n) => n.message.split(' ')[3])).toEqual(['admins', 'oncall', 'ops']);
+  expect(noticesOf(p, 'iam_read_failed').map((n) => n.message.split(' ')[3])).toEqual(['admins', 'oncall', 'ops']);
   expect(lines(p)).toEqual([`create-user dave uid=hash [${MARKER}]`, 'add-member bob adm usermod', 'remove-user carol keepHome=true']);
 });
 
 test('MAX_REMOVALS still guards a run whose access read was complete', () => {
   const p = run(partial(['admins']), l, settings({ ...s, maxRemovals: 0 }));
-  expect(codes(p)).toContain('removal-refused');
+  expect(codes(p)).toContain('removal_refused');
   expect(lines(p).filter((x) => x.startsWith('remove-user'))).toEqual([]);
 });

@@ -125,7 +125,7 @@ describe('plan: properties', () => {
         const accessFailed = accessReads(s).some((g) => iam.failed.includes(g));
         expect(p.accessComplete).toBe(!accessFailed);
         expect(p.complete).toBe(iam.failed.length === 0);
-        expect(p.notices.filter((n) => n.code === 'iam-read-failed')).toHaveLength(iam.failed.length);
+        expect(p.notices.filter((n) => n.code === 'iam_read_failed')).toHaveLength(iam.failed.length);
         if (accessFailed) expect(p.actions.filter((a) => a.kind === 'remove-user')).toEqual([]);
       }),
       RUNS,
@@ -180,7 +180,7 @@ describe('plan: properties', () => {
         const outside = Object.keys(local.users).filter((n) => isManaged(local, s, n) && (local.users[n]!.uid < s.uidMin || local.users[n]!.uid > s.uidMax)).sort();
         for (const a of p.actions) if (a.kind === 'add-member') expect(outside).not.toContain(a.user);
         expect(p.stranded).toEqual(outside.filter((n) => !removed.has(n)));
-        expect(p.notices.filter((n) => n.code === 'uid-out-of-range').map((n) => [n.level, n.user])).toEqual(p.stranded.map((n) => ['error', n]));
+        expect(p.notices.filter((n) => n.code === 'uid_out_of_range').map((n) => [n.level, n.user])).toEqual(p.stranded.map((n) => ['error', n]));
       }),
       RUNS,
     );
@@ -192,7 +192,7 @@ describe('plan: properties', () => {
         const p = plan(iam, local, s, force);
         const groups = new Set([...Object.keys(local.groups), ...p.actions.flatMap((a) => (a.kind === 'create-group' ? [a.group] : []))]);
         for (const a of p.actions) if (a.kind === 'create-user') expect(groups.has(a.user)).toBe(false);
-        for (const n of p.notices) if (n.code === 'name-is-group') expect(groups.has(n.user!)).toBe(true);
+        for (const n of p.notices) if (n.code === 'name_is_group') expect(groups.has(n.user!)).toBe(true);
       }),
       RUNS,
     );
@@ -237,7 +237,7 @@ describe('plan: properties', () => {
         const p = plan(iam, local, s, false);
         const removed = p.actions.filter((a) => a.kind === 'remove-user');
         expect(removed.length).toBeLessThanOrEqual(s.maxRemovals);
-        if (removed.length > 0 && p.desired.length === 0) expect(p.notices.some((n) => n.code === 'removal-skipped-collision')).toBe(true);
+        if (removed.length > 0 && p.desired.length === 0) expect(p.notices.some((n) => n.code === 'removal_skipped_collision')).toBe(true);
         for (const r of removed) expect(p.desired.map((d) => d.localName)).not.toContain(r.user);
       }),
       RUNS,

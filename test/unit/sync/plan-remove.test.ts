@@ -44,7 +44,7 @@ describe('removal', () => {
     } else {
       expect(p.actions).toEqual([]);
       expect(p.removalsWithheld).toBe(true);
-      expect(p.notices).toEqual([expect.objectContaining({ level: 'error', code: 'removal-refused', message: expect.stringContaining('MAX_REMOVALS=') })]);
+      expect(p.notices).toEqual([expect.objectContaining({ level: 'error', code: 'removal_refused', message: expect.stringContaining('MAX_REMOVALS=') })]);
     }
   });
 
@@ -53,7 +53,7 @@ describe('removal', () => {
     const p = run(iam({ devs: [] }), host(s, managed), s);
     expect(p.actions).toEqual([]);
     expect(p.removalsWithheld).toBe(true);
-    expect(noticesOf(p, 'removal-refused')[0]!.message).toMatch(/every managed user \(3\)/);
+    expect(noticesOf(p, 'removal_refused')[0]!.message).toMatch(/every managed user \(3\)/);
     const forced = run(iam({ devs: [] }), host(s, managed), s, true);
     expect(lines(forced)).toEqual(['remove-user alice keepHome=true', 'remove-user bob keepHome=true', 'remove-user carol keepHome=true']);
   });
@@ -68,7 +68,7 @@ describe('removal', () => {
     const s = settings();
     const l = host(s, { alice: 200_100 }, [], { users: { bob: 200_200 } });
     const p = run(iam({ devs: ['bob'] }), l, s);
-    expect(codes(p)).toEqual(['unmanaged-conflict', 'removal-refused']);
+    expect(codes(p)).toEqual(['unmanaged_conflict', 'removal_refused']);
     expect(p.actions).toEqual([]);
   });
 
@@ -76,8 +76,8 @@ describe('removal', () => {
     const s = settings();
     const p = run(iam({ devs: ['alice', 'Bob', 'bob'] }), host(s, managed), s);
     expect(lines(p)).toEqual(['remove-user carol keepHome=true']);
-    expect(codes(p)).toEqual(['name-collision', 'name-collision', 'removal-skipped-collision']);
-    expect(noticesOf(p, 'removal-skipped-collision')[0]!.user).toBe('bob');
+    expect(codes(p)).toEqual(['name_collision', 'name_collision', 'removal_skipped_collision']);
+    expect(noticesOf(p, 'removal_skipped_collision')[0]!.user).toBe('bob');
   });
 
   test('a collision-only departure does not count toward the guards', () => {
@@ -85,7 +85,7 @@ describe('removal', () => {
     const p = run(iam({ devs: ['Bob', 'bob'] }), host(s, { bob: 200_200 }), s);
     expect(p.actions).toEqual([]);
     expect(p.removalsWithheld).toBe(false);
-    expect(codes(p)).not.toContain('removal-refused');
+    expect(codes(p)).not.toContain('removal_refused');
   });
 
   test('a change of case in IAM keeps the account (same local name, same UserId)', () => {

@@ -14,7 +14,7 @@ const created = { alice: 200_100, bob: 260_000 };
 const registry = { alice: {}, bob: {} };
 
 describe('UID_MIN raised above accounts iam-ssh created', () => {
-  test('one who left IAM is still removed; no protected-account, no error left behind', () => {
+  test('one who left IAM is still removed; no protected_account, no error left behind', () => {
     const l = host(raised, created, [], { registry, groups: { adm: {} } });
     const p = run(iam({ devs: ['bob'] }), l, raised);
     expect(lines(p)).toEqual(['remove-user alice keepHome=true']);
@@ -28,10 +28,10 @@ describe('UID_MIN raised above accounts iam-ssh created', () => {
     const p = run(iam({ devs: ['alice', 'bob'], admins: ['bob'], ops: ['alice', 'bob'] }), l, raised);
     expect(lines(p)).toEqual(['add-member bob adm usermod', `remove-member alice ${SUDO} usermod`]);
     expect(p.stranded).toEqual(['alice']);
-    expect(noticesOf(p, 'uid-out-of-range')).toEqual([expect.objectContaining({
+    expect(noticesOf(p, 'uid_out_of_range')).toEqual([expect.objectContaining({
       level: 'error', user: 'alice', iamName: 'alice', message: expect.stringMatching(/alice \(uid 200100\).*below UID_MIN=250000/),
     })]);
-    expect(codes(p)).not.toContain('protected-account');
+    expect(codes(p)).not.toContain('protected_account');
     // she keeps the access she had: still recorded for keys
     expect(p.desired.map((d) => d.localName)).toEqual(['alice', 'bob']);
   });
@@ -39,7 +39,7 @@ describe('UID_MIN raised above accounts iam-ssh created', () => {
   test('one whose removal MAX_REMOVALS refuses stays stranded', () => {
     const s = settings({ ...raised, maxRemovals: 0 });
     const p = run(iam({ devs: ['bob'] }), host(s, created, [], { registry, groups: { adm: {} } }), s);
-    expect(codes(p)).toEqual(['removal-refused', 'uid-out-of-range']);
+    expect(codes(p)).toEqual(['removal_refused', 'uid_out_of_range']);
     expect(p.stranded).toEqual(['alice']);
   });
 });
@@ -49,7 +49,7 @@ test('UID_MAX lowered below an account iam-ssh created: the same, naming UID_MAX
   const p = run(iam({ devs: ['alice', 'bob'], admins: ['alice', 'bob'] }), host(s, created, [], { registry }), s);
   expect(lines(p)).toEqual([`add-member alice ${SUDO} usermod`]);
   expect(p.stranded).toEqual(['bob']);
-  expect(noticesOf(p, 'uid-out-of-range')[0]!.message).toMatch(/bob \(uid 260000\).*above UID_MAX=250000/);
+  expect(noticesOf(p, 'uid_out_of_range')[0]!.message).toMatch(/bob \(uid 260000\).*above UID_MAX=250000/);
   const gone = run(iam({ devs: ['alice'] }), host(s, created, [], { registry }), s);
   expect(lines(gone)).toEqual(['remove-user bob keepHome=true']);
 });
@@ -64,7 +64,7 @@ describe('what the registry must say for an account to stay managed below UID_MI
     expect(run(iam({ devs: [] }), l, raised, true).actions).toEqual([]);
     const p = run(iam({ devs: ['alice'], admins: [] }), l, raised);
     expect(p.actions).toEqual([]);
-    expect(codes(p)).toContain('protected-account');
+    expect(codes(p)).toContain('protected_account');
     expect(p.stranded).toEqual([]);
   });
 
@@ -74,10 +74,10 @@ describe('what the registry must say for an account to stay managed below UID_MI
     expect(run(iam({ devs: ['toor'] }), l, raised).actions).toEqual([]);
   });
 
-  test('a re-created IAM user (another UserId) is identity-changed, not given the account', () => {
+  test('a re-created IAM user (another UserId) is identity_changed, not given the account', () => {
     const l = host(raised, created, [], { registry: { alice: { iamUserId: 'AIDAOLD' }, bob: {} } });
     const p = run(iam({ devs: ['alice', 'bob'] }), l, raised);
-    expect(codes(p)).toContain('identity-changed');
+    expect(codes(p)).toContain('identity_changed');
     expect(p.desired.map((d) => d.localName)).toEqual(['bob']);
     expect(p.actions).toEqual([]);
   });
