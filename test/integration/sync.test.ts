@@ -169,7 +169,7 @@ rootSuite('sync with real account tools', () => {
     proc.kill('SIGKILL');
     await exited;
     const again = await env.sync();
-    if (again.code !== 0) console.log(again.stderr.split('\n').filter((l) => !l.includes('sync.name-') && !l.includes('"sync.change"')).join('\n'));
+    if (again.code !== 0) console.log(again.stderr.split('\n').filter((l) => !l.includes('sync.name_') && !l.includes('"sync.change"')).join('\n'));
     expect(again.code).toBe(0);
     const passwd = (await env.ns.must('getent', ['passwd'])).stdout.split('\n').map((l) => l.split(':')[0]);
     for (const n of names) {
