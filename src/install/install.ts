@@ -7,7 +7,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { exec } from '../platform/exec';
 import { InstallHost } from './host';
 import { readManifest, manifestPath, manifestText, type InstallManifest } from './manifest';
-import { installSshd } from './sshd-edits';
+import { installSshd, DEFAULT_SSHD_CONFIG } from './sshd-edits';
 import { applySettings } from './config-file';
 import { parseConfigText } from '../config/parse';
 import { buildConfig } from '../config/layers';
@@ -149,7 +149,7 @@ export const installCommand = (configFromEnv: string | undefined): CommandModule
     for (const [flag, key, describe] of SETTING_FLAGS) y.option(flag, { type: 'string', requiresArg: true, describe: `${describe} [${key}]` });
     return y
       .option('binary', { type: 'string', requiresArg: true, describe: 'where to install the executable (default /usr/local/bin/iam-ssh; /opt/bin/iam-ssh on Flatcar)' })
-      .option('sshd-config', { type: 'string', default: '/etc/ssh/sshd_config', requiresArg: true, describe: "sshd's main config file" })
+      .option('sshd-config', { type: 'string', default: DEFAULT_SSHD_CONFIG, requiresArg: true, describe: "sshd's main config file" })
       .option('pam-file', { type: 'string', default: '/etc/pam.d/sshd', requiresArg: true, describe: "sshd's PAM file, for --notify-groups" })
       .option('scheduler', { choices: ['auto', 'systemd', 'cron', 'none'], default: 'auto', describe: 'what runs sync every 10 minutes' })
       .option('sync', { type: 'boolean', default: true, describe: 'run the first sync (--no-sync: skip it)' })

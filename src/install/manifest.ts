@@ -8,7 +8,8 @@ import { parseJsonObject } from '../state/json';
 import { isMissing } from '../util/errno';
 
 export type SshdChange =
-  | { method: 'drop-in'; path: string }
+  /** `main`: the file sshd reads, which includes the drop-in (absent in manifests of older installs). */
+  | { method: 'drop-in'; path: string; main?: string }
   /** A marked block at the top of the main file; removing it restores the file byte for byte. */
   | { method: 'block'; path: string }
   /** The main file was a symlink to a read-only stock file (Flatcar): restored as that symlink. */

@@ -14,7 +14,7 @@ import { PROBE_USER, readSshdLayout, SshdControl, type SshdLayout } from '../pla
 import type { InstallHost } from './host';
 import type { SshdChange } from './manifest';
 
-/** A user name for `sshd -T -C`: outside every Match block that names real users. */
+export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
 
 export interface SshdInstall {
   main: string;
@@ -74,7 +74,7 @@ function chooseMethod(o: SshdInstall, dropInDir: string | null, symlinkTarget: s
       (KEY_SOURCE_KEYWORDS as readonly string[]).includes(d.keyword) &&
       ((d.file === o.main && firstInclude !== undefined && d.line < firstInclude.line) || (d.file.startsWith(dropInDir + '/') && d.file < dropIn)),
   );
-  return ahead.length === 0 ? { method: 'drop-in', path: dropIn } : block();
+  return ahead.length === 0 ? { method: 'drop-in', path: dropIn, main: o.main } : block();
 }
 
 /** Writes the main file, keeping its mode; a symlinked main file becomes a regular file. */
@@ -108,6 +108,11 @@ function restore(host: InstallHost, s: Snapshot): void {
     if (d.text === null) host.removeFile(d.path);
     else host.writeFile(d.path, d.text, 0o644);
   }
+}
+
+/** The main file sshd reads, whose configuration `sshd -t` checks once a change is made or undone. */
+export function sshdMainFile(change: SshdChange): string {
+  return change.method === 'drop-in' ? (change.main ?? DEFAULT_SSHD_CONFIG) : change.path;
 }
 
 /** Takes out what installSshd put in; the main file comes back byte for byte. */

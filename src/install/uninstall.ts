@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { exec } from '../platform/exec';
 import { InstallHost } from './host';
 import { readManifest, manifestPath } from './manifest';
-import { uninstallSshd } from './sshd-edits';
+import { uninstallSshd, sshdMainFile } from './sshd-edits';
 import { SshdControl } from '../platform/sshd';
 import { setNotifyHook } from './pam';
 import { systemdRunning, UNIT_DIR } from './scheduler';
@@ -49,7 +49,8 @@ export async function runUninstall(o: UninstallOptions, out: (line: string) => v
     await uninstallSshd(host, manifest.sshd, out);
     if (!o.dryRun) {
       const sshd = new SshdControl();
-      const invalid = await sshd.test(manifest.sshd.path);
+      // The configuration that remains: the main file sshd reads, never the drop-in just removed.
+      const invalid = await sshd.test(sshdMainFile(manifest.sshd));
       if (invalid) out(`warning: sshd -t now reports: ${invalid}`);
       out(`  ${await sshd.reload(systemdRunning())}`);
     }

@@ -102,6 +102,18 @@ rootSuite('install and uninstall', () => {
     expect((await env.ns.exec('getent', ['passwd', 'iam-ssh'])).code).toBe(2);
     expect(await env.passwd('alice.smith')).not.toBeNull();
     expect(r.stdout).toContain('kept /var/lib/iam-ssh');
+    // sshd -t checks the configuration that remains, which is valid: no warning.
+    expect(r.stdout).not.toMatch(/sshd -t/);
+  });
+
+  test('uninstall warns when the sshd configuration that remains is invalid, naming the bad line', async () => {
+    expect((await install('--no-sync')).code).toBe(0);
+    await env.ns.writeFile('/etc/ssh/sshd_config.d/50-broken.conf', 'NoSuchSshdKeyword yes\n', '0644');
+    const r = await uninstall();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/warning: sshd -t now reports: .*50-broken\.conf/);
+    expect(await read(MAIN)).toBe(original);
+    await env.ns.must('rm', ['/etc/ssh/sshd_config.d/50-broken.conf']);
   });
 
   test('command mode with a command user that was already there: login through the keys command; uninstall keeps that user', async () => {
