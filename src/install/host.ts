@@ -15,6 +15,17 @@ export interface Owner {
   gid: number;
 }
 
+/**
+ * install and uninstall run as root only, --dry-run included: they read root-only files and plan
+ * with root's view of the host (a non-root user sees /usr as read-only and would plan /opt/bin).
+ * True, after saying so on stderr, when the caller must stop (exit 2).
+ */
+export function refuseUnlessRoot(command: string, uid = process.getuid?.()): boolean {
+  if (uid === 0) return false;
+  process.stderr.write(`iam-ssh ${command} must be run as root, --dry-run too: sudo iam-ssh ${command} ...\n`);
+  return true;
+}
+
 export class InstallHost {
   /** Paths changed so far, for the summary and the tests. */
   readonly changes: string[] = [];

@@ -5,7 +5,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { exec } from '../platform/exec';
-import { InstallHost } from './host';
+import { InstallHost, refuseUnlessRoot } from './host';
 import { readManifest, manifestPath, manifestText, type InstallManifest } from './manifest';
 import { installSshd, DEFAULT_SSHD_CONFIG } from './sshd-edits';
 import { applySettings } from './config-file';
@@ -154,9 +154,16 @@ export const installCommand = (configFromEnv: string | undefined): CommandModule
       .option('scheduler', { choices: ['auto', 'systemd', 'cron', 'none'], default: 'auto', describe: 'what runs sync every 10 minutes' })
       .option('sync', { type: 'boolean', default: true, describe: 'run the first sync (--no-sync: skip it)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print every file and command it would touch, change nothing' })
-      .epilogue('Settings not given keep their value in the existing config file. Run it again at any time: it changes only what differs.');
+      .epilogue(
+        'Run as root, --dry-run too (it plans with root\'s view of the host); otherwise it stops with exit 2.\n' +
+          'Settings not given keep their value in the existing config file. Run it again at any time: it changes only what differs.',
+      );
   },
   handler: async (args) => {
+    if (refuseUnlessRoot('install')) {
+      process.exitCode = 2;
+      return;
+    }
     const a = args as Record<string, unknown>;
     const settings: [string, string][] = [];
     for (const [flag, key] of SETTING_FLAGS) if (typeof a[flag] === 'string') settings.push([key, a[flag] as string]);

@@ -6,7 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { exec } from '../platform/exec';
-import { InstallHost } from './host';
+import { InstallHost, refuseUnlessRoot } from './host';
 import { readManifest, manifestPath } from './manifest';
 import { uninstallSshd, sshdMainFile } from './sshd-edits';
 import { SshdControl } from '../platform/sshd';
@@ -92,8 +92,13 @@ export const uninstallCommand = (configFromEnv: string | undefined): CommandModu
   builder: (y: Argv) =>
     y
       .option('remove-users', { type: 'boolean', default: false, describe: 'also remove the users sync created (homes kept unless REMOVE_HOME=yes)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'print what it would remove, change nothing' }),
+      .option('dry-run', { type: 'boolean', default: false, describe: 'print what it would remove, change nothing' })
+      .epilogue('Run as root, --dry-run too; otherwise it stops with exit 2.'),
   handler: async (args) => {
+    if (refuseUnlessRoot('uninstall')) {
+      process.exitCode = 2;
+      return;
+    }
     const a = args as Record<string, unknown>;
     process.exitCode = await runUninstall(
       { configFile: (a.config as string | undefined) ?? configFromEnv ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined), removeUsers: a['remove-users'] as boolean, dryRun: a['dry-run'] as boolean },

@@ -116,6 +116,17 @@ rootSuite('install and uninstall', () => {
     await env.ns.must('rm', ['/etc/ssh/sshd_config.d/50-broken.conf']);
   });
 
+  test.each([[[]], [['--dry-run']]])('install %j as a user other than root stops first, exit 2, planning nothing', async (flags) => {
+    const asNobody = (args: string[]) => env.ns.exec('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', '--', BIN_IN_NS, ...args], { env: AWS_ENV, timeoutMs: 60_000 });
+    const r = await asNobody(['install', '--authorized-groups', 'ssh-users', ...flags]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('iam-ssh install must be run as root');
+    expect(r.stdout).toBe('');
+    const u = await asNobody(['uninstall', ...flags]);
+    expect(u.code).toBe(2);
+    expect(u.stderr).toContain('iam-ssh uninstall must be run as root');
+  });
+
   test('command mode with a command user that was already there: login through the keys command; uninstall keeps that user', async () => {
     // A command user made beforehand, with AWS credentials standing in for the instance role.
     await prepareCommandUser(env.ns);
