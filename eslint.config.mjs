@@ -20,6 +20,7 @@ export const PURE_MODULES = [
   'src/doctor/facts.ts',
   'src/doctor/render.ts',
   'src/install/config-file.ts',
+  'src/install/legacy-text.ts',
   'src/keys/active-keys.ts',
   'src/keys/cache-entry.ts',
   'src/keys/file-mode.ts',

@@ -75,6 +75,25 @@ export class InstallHost {
     return true;
   }
 
+  /**
+   * Moves a regular file, across file systems too: the copy (same bytes, mode and owner) is
+   * complete on disk before the original goes. A copy already at `to` with the same bytes is kept.
+   */
+  moveFile(from: string, to: string): boolean {
+    const st = lstatSync(from, { throwIfNoEntry: false });
+    if (!st) return false;
+    if (!st.isFile()) throw new Error(`${from} is not a regular file: not moved`);
+    this.did(`move ${from} to ${to}`, from);
+    if (this.dryRun) return true;
+    const bytes = readFileSync(from);
+    if (!sameBytes(from, to)) {
+      mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
+      writeFileAtomic(to, bytes, st.mode & 0o7777, { uid: st.uid, gid: st.gid });
+    }
+    unlinkSync(from);
+    return true;
+  }
+
   removeTree(path: string): boolean {
     if (!lstatSync(path, { throwIfNoEntry: false })) return false;
     this.did(`remove ${path} and everything in it`, path);

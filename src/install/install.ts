@@ -7,6 +7,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { exec } from '../platform/exec';
 import { InstallHost, refuseUnlessRoot } from './host';
 import { readManifest, manifestPath, manifestText, type InstallManifest } from './manifest';
+import { moveScheduleAside, scanLegacy, waitForImports } from './legacy';
+import { legacyRecord, predecessorReport, restoreCommands, LEGACY_CRON_FILE } from './legacy-text';
 import { installSshd, DEFAULT_SSHD_CONFIG } from './sshd-edits';
 import { applySettings } from './config-file';
 import { parseConfigText } from '../config/parse';
@@ -57,12 +59,24 @@ export async function runInstall(o: InstallOptions, out: (line: string) => void)
 
   // 1. The config file: flags over the existing file, or over aws-ec2-ssh's when ours is new.
   const existing = existsSync(o.configFile) ? readFileSync(o.configFile, 'utf8') : null;
-  const legacy = existing === null && o.configFile === DEFAULT_CONFIG && existsSync(LEGACY_CONFIG) ? readFileSync(LEGACY_CONFIG, 'utf8') : null;
-  if (legacy !== null) out(`importing the settings of ${LEGACY_CONFIG}`);
-  const text = applySettings(existing ?? legacy ?? '', o.settings, o.configFile);
+  const legacyText = existing === null && o.configFile === DEFAULT_CONFIG && existsSync(LEGACY_CONFIG) ? readFileSync(LEGACY_CONFIG, 'utf8') : null;
+  if (legacyText !== null) out(`importing the settings of ${LEGACY_CONFIG}`);
+  const text = applySettings(existing ?? legacyText ?? '', o.settings, o.configFile);
   const { config, warnings } = buildConfig(o.configFile, parseConfigText(text, o.configFile));
   for (const w of warnings) out(`warning: ${w}`);
   const previous = readManifest(config.stateDir);
+
+  // aws-ec2-ssh: a schedule of it that install may not move aside stops install before any change.
+  const predecessor = scanLegacy({ stateDir: config.stateDir, sshdConfig: o.sshdConfig });
+  const stuck = predecessor.schedules.filter((s) => !s.movable);
+  if (stuck.length > 0) {
+    for (const s of stuck) {
+      for (const l of s.lines) out(`error: ${s.path}:${l.line} runs aws-ec2-ssh's import_users.sh: ${l.text}`);
+    }
+    out(`error: nothing changed. aws-ec2-ssh's sync must never run beside iam-ssh's (it deletes accounts of its marker group with userdel --remove): delete ${stuck.length === 1 ? 'that line' : 'those lines'} (install moves only ${LEGACY_CRON_FILE} aside, whole), then run install again`);
+    return 1;
+  }
+  for (const line of predecessorReport(predecessor, legacyText !== null, o.configFile)) out(line);
 
   out(`${o.dryRun ? 'would install' : 'installing'} iam-ssh as ${binary}`);
   const manifest: InstallManifest = {
@@ -74,6 +88,7 @@ export async function runInstall(o: InstallOptions, out: (line: string) => void)
     commandUser: { name: COMMAND_USER, created: previous?.commandUser.created ?? false },
     dirs: previous?.dirs ?? [],
     scheduler: previous?.scheduler ?? { kind: 'none' },
+    ...(previous?.legacy ? { legacy: previous.legacy } : {}),
   };
   if (o.source !== binary) host.copyExecutable(o.source, binary);
   const configChanged = host.writeFile(o.configFile, text, 0o644);
@@ -87,25 +102,50 @@ export async function runInstall(o: InstallOptions, out: (line: string) => void)
     if (isNew && !manifest.dirs.includes(dir)) manifest.dirs.push(dir);
   }
 
-  // 3. Users first, then sshd: a login that sshd sends our way finds its account.
-  let syncCode = 0;
-  if (o.sync && (configChanged || !existsSync(`${config.stateDir}/users.json`))) {
-    syncCode = (await host.runPassThrough(binary, ['--config', o.configFile, 'sync', '--wait', '60'], `run the first sync: ${binary} sync`)) ?? 0;
+  // 3. aws-ec2-ssh's schedule goes in the step where iam-ssh takes over the accounts, before
+  // the first sync: the two never run together. Then users, then sshd: a login that sshd
+  // sends our way finds its account.
+  const moved = moveScheduleAside(host, predecessor);
+  const kept = [...predecessor.kept, ...moved.map((m) => m.to)];
+  try {
+    await waitForImports(host, out);
+    let syncCode = 0;
+    if (o.sync && (configChanged || !existsSync(`${config.stateDir}/users.json`))) {
+      syncCode = (await host.runPassThrough(binary, ['--config', o.configFile, 'sync', '--wait', '60'], `run the first sync: ${binary} sync`)) ?? 0;
+    }
+    const changesBeforeSshd = host.changes.length;
+    const sshd = await installSshd(host, { main: o.sshdConfig, previous: manifest.sshd, keys: { mode: config.keysMode, binary, commandUser: COMMAND_USER, keysFileDir: config.keysFileDir } }, out);
+    manifest.sshd = sshd.change;
+    const takeover = legacyRecord(manifest.legacy, moved, predecessor.kept, sshd.legacyMarked > 0 ? { path: o.sshdConfig, lines: sshd.legacyMarked } : null);
+    if (takeover) manifest.legacy = takeover;
+
+    if (host.changes.length > changesBeforeSshd && !o.dryRun) out(`  ${await new SshdControl().reload(systemdRunning())}`);
+
+    // 4. PAM login notifications, when any are configured.
+    manifest.pam = await installPam(host, o.pamFile, binary, config.notifyGroups, o.configFile, manifest.pam);
+
+    // 5. The schedule.
+    manifest.scheduler = await installScheduler(host, o.scheduler === 'auto' ? detectScheduler() : o.scheduler, binary, out);
+    const code = finish(host, config.stateDir, manifest, syncCode, binary, out);
+    if (code !== 0) stillDisabled();
+    return code;
+  } catch (e) {
+    stillDisabled();
+    throw e;
   }
-  const changesBeforeSshd = host.changes.length;
-  manifest.sshd = await installSshd(host, { main: o.sshdConfig, previous: manifest.sshd, keys: { mode: config.keysMode, binary, commandUser: COMMAND_USER, keysFileDir: config.keysFileDir } }, out);
 
-  if (host.changes.length > changesBeforeSshd && !o.dryRun) out(`  ${await new SshdControl().reload(systemdRunning())}`);
+  /** After a failure, aws-ec2-ssh stays off: say so, and how to bring it back meanwhile. */
+  function stillDisabled(): void {
+    if (kept.length === 0 || o.dryRun) return;
+    out(`note: aws-ec2-ssh's schedule stays disabled; run install again once the error is fixed, or bring it back: ${restoreCommands({ kept, sshd: predecessor.sshd }).join('; ')}`);
+  }
+}
 
-  // 4. PAM login notifications, when any are configured.
-  manifest.pam = await installPam(host, o.pamFile, binary, config.notifyGroups, o.configFile, manifest.pam);
-
-  // 5. The schedule.
-  manifest.scheduler = await installScheduler(host, o.scheduler === 'auto' ? detectScheduler() : o.scheduler, binary, out);
-
-  host.writeFile(manifestPath(config.stateDir), manifestText(manifest), 0o600);
+/** Records what was installed, sums up, and reports a first sync that failed. */
+function finish(host: InstallHost, stateDir: string, manifest: InstallManifest, syncCode: number, binary: string, out: (line: string) => void): number {
+  host.writeFile(manifestPath(stateDir), manifestText(manifest), 0o600);
   if (host.changes.length === 0) out('nothing to change: already installed with these settings');
-  else out(`${o.dryRun ? 'would change' : 'changed'} ${host.changes.length} item(s)`);
+  else out(`${host.dryRun ? 'would change' : 'changed'} ${host.changes.length} item(s)`);
   if (syncCode !== 0) {
     // sshd is wired, but keys answers only for accounts a sync made: nobody logs in through IAM yet.
     out(`error: the first sync exited ${syncCode}: no IAM user can log in through iam-ssh until a sync succeeds; see its log lines above and run \`${binary} doctor\``);
@@ -156,7 +196,8 @@ export const installCommand = (configFromEnv: string | undefined): CommandModule
       .option('dry-run', { type: 'boolean', default: false, describe: 'print every file and command it would touch, change nothing' })
       .epilogue(
         'Run as root, --dry-run too (it plans with root\'s view of the host); otherwise it stops with exit 2.\n' +
-          'Settings not given keep their value in the existing config file. Run it again at any time: it changes only what differs.',
+          'Settings not given keep their value in the existing config file. Run it again at any time: it changes only what differs.\n' +
+          `Where aws-ec2-ssh is installed, install moves its cron file ${LEGACY_CRON_FILE} into STATE_DIR before the first sync and comments out its sshd lines; its scripts and /etc/aws-ec2-ssh.conf stay.`,
       );
   },
   handler: async (args) => {

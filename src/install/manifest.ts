@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { statePath } from '../state/paths';
 import { parseJsonObject } from '../state/json';
 import { isMissing } from '../util/errno';
+import type { LegacyTakeover } from './legacy-text';
 
 export type SshdChange =
   /** `main`: the file sshd reads, which includes the drop-in (absent in manifests of older installs). */
@@ -25,6 +26,8 @@ export interface InstallManifest {
   /** Directories install created (removed by uninstall when empty of others' files). */
   dirs: string[];
   scheduler: { kind: 'systemd'; units: string[] } | { kind: 'cron'; path: string } | { kind: 'none' };
+  /** What install disabled of aws-ec2-ssh: never restored by uninstall, which says how to. */
+  legacy?: LegacyTakeover;
 }
 
 export function manifestPath(stateDir: string): string {

@@ -13,6 +13,7 @@ import { DROP_IN_NAME, KEY_SOURCE_KEYWORDS, dropInText, effectiveIsOurs, insertB
 import { PROBE_USER, readSshdLayout, SshdControl, type SshdLayout } from '../platform/sshd';
 import type { InstallHost } from './host';
 import type { SshdChange } from './manifest';
+import { disableLegacySshd, markedSshdLines } from './legacy-text';
 
 export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
 
@@ -22,15 +23,26 @@ export interface SshdInstall {
   keys: KeysSettings;
 }
 
-export async function installSshd(host: InstallHost, o: SshdInstall, out: (l: string) => void): Promise<SshdChange> {
+export interface SshdInstalled {
+  change: SshdChange;
+  /** aws-ec2-ssh's lines that stay commented out in the main file (uninstall says how to restore them). */
+  legacyMarked: number;
+}
+
+export async function installSshd(host: InstallHost, o: SshdInstall, out: (l: string) => void): Promise<SshdInstalled> {
   const layout = readSshdLayout(o.main);
   const before = snapshot(layout, o.previous);
   const ourLines = keySourceLines(o.keys).map((l) => parseSshdConfig('', l)[0]!);
   const isOurs = (d: Directive) => ourLines.some((x) => x.keyword === d.keyword && x.args === d.args);
+  // aws-ec2-ssh's lines are commented out, not just shadowed: they would be in force again
+  // once ours go, and inside a Match block they would override ours. Line numbers stay.
+  const legacy = disableLegacySshd(layout.mainText);
+  const isLegacy = (d: Directive) => d.file === o.main && legacy.lines.some((l) => l.line === d.line);
+  for (const l of legacy.lines) out(`  ${host.dryRun ? 'would comment' : 'comment'} out ${o.main}:${l.line} ${l.text.trim()} (aws-ec2-ssh's)`);
   // The main file as the distribution wrote it, and the other files without our drop-in.
-  const mainText = removeBlock(layout.mainText);
+  const mainText = removeBlock(legacy.text);
   const dropIn = layout.dropInDir ? join(layout.dropInDir, DROP_IN_NAME) : null;
-  const others = layout.ordered.filter((d) => d.file !== dropIn && !(d.file === o.main && isOurs(d)));
+  const others = layout.ordered.filter((d) => d.file !== dropIn && !(d.file === o.main && isOurs(d)) && !isLegacy(d));
 
   const change = chooseMethod(o, layout.dropInDir, layout.symlinkTarget ?? (o.previous?.method === 'block-over-symlink' ? o.previous.symlinkTarget : null), others, mainText);
   const { overriding, shadowed } = otherKeySources(others);
@@ -44,7 +56,7 @@ export async function installSshd(host: InstallHost, o: SshdInstall, out: (l: st
       if (dropIn) host.removeFile(dropIn);
       writeMain(host, o.main, insertBlock(mainText, o.keys));
     }
-    if (host.dryRun) return change;
+    if (host.dryRun) return { change, legacyMarked: markedSshdLines(mainText) };
     const control = new SshdControl();
     const invalid = await control.test(o.main);
     if (invalid) throw new Error(`sshd -t rejects the configuration: ${invalid}`);
@@ -57,7 +69,7 @@ export async function installSshd(host: InstallHost, o: SshdInstall, out: (l: st
   for (const d of overriding) {
     out(`warning: ${d.file}:${d.line} sets ${d.keyword} inside "Match ${d.match}": users it matches do not get iam-ssh's keys`);
   }
-  return change;
+  return { change, legacyMarked: markedSshdLines(mainText) };
 }
 
 function chooseMethod(o: SshdInstall, dropInDir: string | null, symlinkTarget: string | null, others: Directive[], mainText: string): SshdChange {
@@ -115,7 +127,10 @@ export function sshdMainFile(change: SshdChange): string {
   return change.method === 'drop-in' ? (change.main ?? DEFAULT_SSHD_CONFIG) : change.path;
 }
 
-/** Takes out what installSshd put in; the main file comes back byte for byte. */
+/**
+ * Takes out what installSshd put in; the main file comes back byte for byte, except that
+ * aws-ec2-ssh's lines stay commented out (uninstall prints how to restore them).
+ */
 export async function uninstallSshd(host: InstallHost, change: SshdChange, out: (line: string) => void): Promise<void> {
   if (change.method === 'drop-in') host.removeFile(change.path);
   else if (change.method === 'block-over-symlink') host.symlink(change.symlinkTarget, change.path);

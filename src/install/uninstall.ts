@@ -1,14 +1,19 @@
 /**
  * `iam-ssh uninstall`: removes what `install` recorded in its manifest and nothing else.
- * sshd_config comes back byte for byte. Users created by sync stay (with their homes) unless
- * --remove-users; then the registry of accounts sync created says which ones.
+ * sshd_config comes back byte for byte, except that aws-ec2-ssh's lines, if install commented
+ * them out, stay so: uninstall prints how to bring aws-ec2-ssh back rather than doing it. Users
+ * created by sync stay (with their homes) unless --remove-users; then the registry of accounts
+ * sync created says which ones.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { exec } from '../platform/exec';
 import { InstallHost, refuseUnlessRoot } from './host';
 import { readManifest, manifestPath } from './manifest';
-import { uninstallSshd, sshdMainFile } from './sshd-edits';
+import { uninstallSshd, sshdMainFile, DEFAULT_SSHD_CONFIG } from './sshd-edits';
+import { scanLegacy } from './legacy';
+import { restoreCommands } from './legacy-text';
 import { SshdControl } from '../platform/sshd';
 import { setNotifyHook } from './pam';
 import { systemdRunning, UNIT_DIR } from './scheduler';
@@ -70,19 +75,32 @@ export async function runUninstall(o: UninstallOptions, out: (line: string) => v
   if (manifest.commandUser.created) await host.run('userdel', ['--force', '--', COMMAND_USER], `remove the system user ${COMMAND_USER}`);
 
   // Directories: the cache always; STATE_DIR only when no account of sync's is left behind,
-  // since its registry is what lets a later install manage (and never mistake) those users.
-  const keepState = !o.removeUsers && Object.keys(registry.all()).length > 0;
+  // since its registry is what lets a later install manage (and never mistake) those users, and
+  // never the only copy of aws-ec2-ssh's cron file, kept there.
+  const predecessor = scanLegacy({ stateDir: config.stateDir, sshdConfig: manifest.sshd ? sshdMainFile(manifest.sshd) : DEFAULT_SSHD_CONFIG });
+  const usersLeft = !o.removeUsers && Object.keys(registry.all()).length > 0;
+  const keepLegacy = predecessor.kept.length > 0;
   for (const dir of [...manifest.dirs].reverse()) {
-    if (dir === config.stateDir && keepState) continue;
+    if (dir === config.stateDir && (usersLeft || keepLegacy)) continue;
     host.removeTree(dir);
   }
-  if (keepState) {
+  if (usersLeft) {
     host.removeFile(manifestPath(config.stateDir));
     out(`kept ${config.stateDir}: it records the users sync created, which stay (uninstall --remove-users removes them)`);
-  }
+  } else if (keepLegacy && manifest.dirs.includes(config.stateDir)) {
+    for (const name of readdirSync(config.stateDir, { withFileTypes: true })) {
+      if (name.name === basename(predecessor.keptDir)) continue;
+      if (name.isDirectory()) host.removeTree(join(config.stateDir, name.name));
+      else host.removeFile(join(config.stateDir, name.name));
+    }
+    out(`kept ${predecessor.keptDir}: it holds aws-ec2-ssh's cron file`);
+  } else if (keepLegacy) host.removeFile(manifestPath(config.stateDir));
   if (manifest.config.created) host.removeFile(manifest.config.path);
   if (manifest.binary.created) host.removeFile(manifest.binary.path);
   out(`${o.dryRun ? 'would change' : 'changed'} ${host.changes.length} item(s)`);
+  // aws-ec2-ssh is not brought back behind the operator's back: say how, if that is wanted.
+  const restore = restoreCommands(predecessor);
+  if (restore.length > 0) out([`aws-ec2-ssh stays disabled; to bring it back:`, ...restore.map((c) => `  ${c}`)].join('\n'));
   return 0;
 }
 
@@ -93,7 +111,7 @@ export const uninstallCommand = (configFromEnv: string | undefined): CommandModu
     y
       .option('remove-users', { type: 'boolean', default: false, describe: 'also remove the users sync created (homes kept unless REMOVE_HOME=yes)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print what it would remove, change nothing' })
-      .epilogue('Run as root, --dry-run too; otherwise it stops with exit 2.'),
+      .epilogue('Run as root, --dry-run too; otherwise it stops with exit 2. If install disabled aws-ec2-ssh, it stays disabled: uninstall prints how to bring it back.'),
   handler: async (args) => {
     if (refuseUnlessRoot('uninstall')) {
       process.exitCode = 2;
