@@ -15,6 +15,7 @@ export const PURE_MODULES = [
   'src/config/values.ts',
   'src/doctor/checks.ts',
   'src/doctor/checks-aws.ts',
+  'src/doctor/checks-legacy.ts',
   'src/doctor/checks-chain.ts',
   'src/doctor/checks-sync.ts',
   'src/doctor/facts.ts',

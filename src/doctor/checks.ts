@@ -8,6 +8,7 @@ import { DROP_IN_NAME } from '../platform/sshd-config';
 import { type CheckResult, type DoctorFacts, type PathFact, type SshdSettings, type Status } from './facts';
 import { AWS_CHECKS } from './checks-aws';
 import { syncChecks } from './checks-sync';
+import { legacyChecks } from './checks-legacy';
 import { chainChecks } from './checks-chain';
 import { COMMAND_USER } from '../platform/sshd-config';
 import { isLocalNameSyntax } from '../util/validators';
@@ -211,6 +212,7 @@ export const CHECKS: Check[] = [
   { id: 'state-dir', run: checkStateDir },
   { id: 'cache-dir', run: checkCacheDir },
   ...syncChecks,
+  ...legacyChecks,
   ...AWS_CHECKS,
 ];
 

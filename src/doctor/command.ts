@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG, LEGACY_CONFIG } from '../config/load';
 import { exec } from '../platform/exec';
 import { readLastSync } from '../state/last-sync';
 import { formatChainCommand } from '../config/values';
-import { configStat, pathChain, readHostKeys, readSchedule, readSshd, readUser, statPath } from './gather-host';
+import { configStat, pathChain, readHostKeys, readLegacy, readSchedule, readSshd, readUser, statPath } from './gather-host';
 import { commandUserName, runChecks } from './checks';
 import { renderJson, renderTable } from './render';
 import type { DoctorFacts, SshdFact } from './facts';
@@ -67,6 +67,7 @@ async function gatherFacts(config: Config, configError: string | null, explicitF
     stateDir: statPath(config.stateDir),
     cacheDir: statPath(config.cacheDir),
     schedule: await readSchedule(exec),
+    legacy: readLegacy(config.stateDir),
     lastSync: readLastSync(config.stateDir),
     syncIntervalMs: SYNC_INTERVAL_MS,
     aws: null,

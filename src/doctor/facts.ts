@@ -4,6 +4,7 @@
  * check can be tested from a table of facts.
  */
 import type { LastSync } from '../state/last-sync';
+import type { LegacyScan } from '../install/legacy-text';
 
 export type Status = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -87,6 +88,8 @@ export interface DoctorFacts {
   stateDir: PathFact;
   cacheDir: PathFact;
   schedule: ScheduleFact;
+  /** What aws-ec2-ssh left on the host, as install scans it (install/legacy.ts). */
+  legacy: LegacyScan;
   lastSync: LastSync | 'absent' | 'invalid';
   /** How often the timer runs sync; a last run older than 3 intervals is stale. */
   syncIntervalMs: number;

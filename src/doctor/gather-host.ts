@@ -5,6 +5,9 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { PROBE_USER, readSshdService, SshdControl, sshdProgram } from '../platform/sshd';
 import { CRON_FILE, TIMER_UNIT, systemdRunning } from '../install/scheduler';
+import { scanLegacy } from '../install/legacy';
+import { DEFAULT_SSHD_CONFIG } from '../install/sshd-edits';
+import type { LegacyScan } from '../install/legacy-text';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/config';
 import { type PathFact, type ScheduleFact, type SshdFact, type SshdServiceFact, type SshdSettings, type UserFact } from './facts';
@@ -131,6 +134,11 @@ export async function readSchedule(exec: Exec): Promise<ScheduleFact> {
     return { kind: 'cron', file, content };
   }
   return { kind: 'none', reason: `systemd is not running and there is no ${dirname(CRON_FILE)}: nothing here schedules sync` };
+}
+
+/** aws-ec2-ssh's schedule, scripts and sshd lines, through install's own scan. */
+export function readLegacy(stateDir: string): LegacyScan {
+  return scanLegacy({ stateDir, sshdConfig: DEFAULT_SSHD_CONFIG });
 }
 
 export function configStat(config: Config): PathFact | null {

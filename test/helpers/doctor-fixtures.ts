@@ -36,6 +36,7 @@ export function healthyFacts(): DoctorFacts {
     stateDir: dir('/var/lib/iam-ssh', 0o755),
     cacheDir: dir('/var/cache/iam-ssh', 0o700, 998),
     schedule: { kind: 'systemd', unit: 'iam-ssh-sync.timer', enabled: 'enabled', active: 'active' },
+    legacy: { schedules: [], keptDir: '/var/lib/iam-ssh/aws-ec2-ssh', kept: [], scripts: [], config: null, sshd: { path: '/etc/ssh/sshd_config', lines: [], marked: 0 }, unreadable: [] },
     lastSync: { time: new Date(NOW - 5 * 60_000).toISOString(), exitCode: 0, complete: true, changes: 2, failures: 0, durationMs: 840 },
     syncIntervalMs: 10 * 60_000,
     aws: {
