@@ -9,6 +9,7 @@ import { InstallHost, refuseUnlessRoot } from './host';
 import { readManifest, manifestPath, manifestText, type InstallManifest } from './manifest';
 import { moveScheduleAside, scanLegacy, waitForImports } from './legacy';
 import { legacyRecord, predecessorReport, restoreCommands, LEGACY_CRON_FILE } from './legacy-text';
+import { chainSetting, findVendorCommand } from './sshd-vendor';
 import { installSshd, DEFAULT_SSHD_CONFIG } from './sshd-edits';
 import { applySettings } from './config-file';
 import { parseConfigText } from '../config/parse';
@@ -35,6 +36,7 @@ const SETTING_FLAGS: [flag: string, key: string, describe: string][] = [
   ['endpoint-url', 'AWS_ENDPOINT_URL', 'one endpoint for IAM, SSM and STS (emulators)'],
   ['keys-mode', 'KEYS_MODE', 'command (live, cached; default) or file (sync writes key files)'],
   ['keys-prefetch', 'KEYS_PREFETCH', 'yes: sync refreshes the keys cache of every user'],
+  ['keys-chain-command', 'KEYS_CHAIN_COMMAND', "a vendor's AuthorizedKeysCommand keys runs after its own (default: the one iam-ssh's displaces; empty: none)"],
   ['notify-groups', 'NOTIFY_GROUPS', 'IAM groups whose logins are reported (##ALL##: everyone); adds the PAM hook'],
   ['notify-ignore-users', 'NOTIFY_IGNORE_USERS', 'local users whose logins are never reported'],
   ['notify-webhook-url', 'NOTIFY_WEBHOOK_URL', 'webhook (JSON POST, Slack-compatible) for login notifications'],
@@ -63,6 +65,10 @@ export async function runInstall(o: InstallOptions, out: (line: string) => void)
   if (legacyText !== null) out(`importing the settings of ${LEGACY_CONFIG}`);
   const text = applySettings(existing ?? legacyText ?? '', o.settings, o.configFile);
   const { config, warnings } = buildConfig(o.configFile, parseConfigText(text, o.configFile));
+  // EC2 Instance Connect: the vendor's command that iam-ssh's displaces is chained, not lost.
+  const chain = chainSetting(await findVendorCommand(o.sshdConfig, { mode: config.keysMode, binary, commandUser: COMMAND_USER, keysFileDir: config.keysFileDir }), config.keysMode, text, out);
+  const configText = chain ? applySettings(text, [chain], o.configFile) : text;
+  const keysChain = chain ? buildConfig(o.configFile, parseConfigText(configText, o.configFile)).config.keysChainCommand : config.keysChainCommand;
   for (const w of warnings) out(`warning: ${w}`);
   const previous = readManifest(config.stateDir);
 
@@ -91,7 +97,7 @@ export async function runInstall(o: InstallOptions, out: (line: string) => void)
     ...(previous?.legacy ? { legacy: previous.legacy } : {}),
   };
   if (o.source !== binary) host.copyExecutable(o.source, binary);
-  const configChanged = host.writeFile(o.configFile, text, 0o644);
+  const configChanged = host.writeFile(o.configFile, configText, 0o644);
 
   // 2. The unprivileged user that sshd runs the keys command as, and the directories.
   if (await ensureCommandUser(host)) manifest.commandUser.created = true;
@@ -114,7 +120,7 @@ export async function runInstall(o: InstallOptions, out: (line: string) => void)
       syncCode = (await host.runPassThrough(binary, ['--config', o.configFile, 'sync', '--wait', '60'], `run the first sync: ${binary} sync`)) ?? 0;
     }
     const changesBeforeSshd = host.changes.length;
-    const sshd = await installSshd(host, { main: o.sshdConfig, previous: manifest.sshd, keys: { mode: config.keysMode, binary, commandUser: COMMAND_USER, keysFileDir: config.keysFileDir } }, out);
+    const sshd = await installSshd(host, { main: o.sshdConfig, previous: manifest.sshd, keys: { mode: config.keysMode, binary, commandUser: COMMAND_USER, keysFileDir: config.keysFileDir }, chain: keysChain }, out);
     manifest.sshd = sshd.change;
     const takeover = legacyRecord(manifest.legacy, moved, predecessor.kept, sshd.legacyMarked > 0 ? { path: o.sshdConfig, lines: sshd.legacyMarked } : null);
     if (takeover) manifest.legacy = takeover;

@@ -8,13 +8,18 @@ import { parseJsonObject } from '../state/json';
 import { isMissing } from '../util/errno';
 import type { LegacyTakeover } from './legacy-text';
 
-export type SshdChange =
+/** install's drop-in for sshd's unit, when its ExecStart passed a key source with -o (Ubuntu's EC2 Instance Connect). */
+interface SshdUnitChange {
+  unitDropIn?: string;
+}
+
+export type SshdChange = SshdUnitChange & (
   /** `main`: the file sshd reads, which includes the drop-in (absent in manifests of older installs). */
   | { method: 'drop-in'; path: string; main?: string }
   /** A marked block at the top of the main file; removing it restores the file byte for byte. */
   | { method: 'block'; path: string }
   /** The main file was a symlink to a read-only stock file (Flatcar): restored as that symlink. */
-  | { method: 'block-over-symlink'; path: string; symlinkTarget: string };
+  | { method: 'block-over-symlink'; path: string; symlinkTarget: string });
 
 export interface InstallManifest {
   version: 1;

@@ -10,9 +10,11 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DROP_IN_NAME, KEY_SOURCE_KEYWORDS, dropInText, effectiveIsOurs, insertBlock, keySourceLines, otherKeySources, parseSshdConfig, removeBlock, removeBlockKeeping, type Directive, type KeysSettings } from '../platform/sshd-config';
-import { PROBE_USER, readSshdLayout, SshdControl, type SshdLayout } from '../platform/sshd';
+import { readSshdLayout, type SshdLayout } from '../platform/sshd';
 import type { InstallHost } from './host';
 import type { SshdChange } from './manifest';
+import type { ChainCommand } from '../config/values';
+import { applyUnitOverride, checkAsStarted, readIfPresent, reloadUnits, removeUnitOverride, reportDisplaced, restartUnit, unitDirectives, unitOverride, vendorService } from './sshd-vendor';
 import { disableLegacySshd, markedSshdLines } from './legacy-text';
 
 export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
@@ -21,6 +23,8 @@ export interface SshdInstall {
   main: string;
   previous: SshdChange | null;
   keys: KeysSettings;
+  /** KEYS_CHAIN_COMMAND: what keys runs of the vendor's command that ours displaces. */
+  chain?: ChainCommand | null;
 }
 
 export interface SshdInstalled {
@@ -32,6 +36,11 @@ export interface SshdInstalled {
 export async function installSshd(host: InstallHost, o: SshdInstall, out: (l: string) => void): Promise<SshdInstalled> {
   const layout = readSshdLayout(o.main);
   const before = snapshot(layout, o.previous);
+  // A -o of sshd's unit beats every config file (Ubuntu's EC2 Instance Connect): install's own
+  // drop-in for the unit takes those options off its ExecStart.
+  const service = await vendorService();
+  const override = unitOverride(service, o.keys);
+  const unitBefore = [o.previous?.unitDropIn, override?.path].filter((p): p is string => !!p).map((path) => ({ path, text: readIfPresent(path) }));
   const ourLines = keySourceLines(o.keys).map((l) => parseSshdConfig('', l)[0]!);
   const isOurs = (d: Directive) => ourLines.some((x) => x.keyword === d.keyword && x.args === d.args);
   // aws-ec2-ssh's lines are commented out, not just shadowed: they would be in force again
@@ -46,8 +55,9 @@ export async function installSshd(host: InstallHost, o: SshdInstall, out: (l: st
 
   const change = chooseMethod(o, layout.dropInDir, layout.symlinkTarget ?? (o.previous?.method === 'block-over-symlink' ? o.previous.symlinkTarget : null), others, mainText);
   const { overriding, shadowed } = otherKeySources(others);
-  for (const d of shadowed) out(`note: ${d.file}:${d.line} ${d.keyword} ${d.args} is now ignored (iam-ssh's comes first)`);
+  reportDisplaced([...unitDirectives(service), ...shadowed], o.keys, o.chain ?? null, out);
 
+  let unitChanged = false;
   try {
     if (change.method === 'drop-in') {
       host.writeFile(change.path, dropInText(o.keys), 0o644);
@@ -56,16 +66,22 @@ export async function installSshd(host: InstallHost, o: SshdInstall, out: (l: st
       if (dropIn) host.removeFile(dropIn);
       writeMain(host, o.main, insertBlock(mainText, o.keys));
     }
+    const unit = await applyUnitOverride(host, override, o.previous?.unitDropIn ?? null);
+    if (unit.path) change.unitDropIn = unit.path;
+    unitChanged = unit.changed;
     if (host.dryRun) return { change, legacyMarked: markedSshdLines(mainText) };
-    const control = new SshdControl();
-    const invalid = await control.test(o.main);
-    if (invalid) throw new Error(`sshd -t rejects the configuration: ${invalid}`);
-    const eff = effectiveIsOurs(await control.effective(o.main, PROBE_USER), o.keys);
-    if (!eff.ok) throw new Error(`sshd would still use another key source: ${eff.actual}`);
+    await checkAsStarted(o.main, (eff) => effectiveIsOurs(eff, o.keys));
   } catch (e) {
     restore(host, before);
+    for (const u of unitBefore) {
+      if (u.text === null) host.removeFile(u.path);
+      else host.writeFile(u.path, u.text, 0o644);
+    }
+    if (unitChanged) await reloadUnits(host); // the unit is as it was
     throw new Error(`sshd configuration not changed: ${(e as Error).message}`, { cause: e });
   }
+  const restarted = unitChanged && override ? await restartUnit(host, override.unit) : null;
+  if (restarted) out(`  ${restarted}`);
   for (const d of overriding) {
     out(`warning: ${d.file}:${d.line} sets ${d.keyword} inside "Match ${d.match}": users it matches do not get iam-ssh's keys`);
   }
@@ -132,6 +148,7 @@ export function sshdMainFile(change: SshdChange): string {
  * aws-ec2-ssh's lines stay commented out (uninstall prints how to restore them).
  */
 export async function uninstallSshd(host: InstallHost, change: SshdChange, out: (line: string) => void): Promise<void> {
+  if (change.unitDropIn) await removeUnitOverride(host, change.unitDropIn, out);
   if (change.method === 'drop-in') host.removeFile(change.path);
   else if (change.method === 'block-over-symlink') host.symlink(change.symlinkTarget, change.path);
   else {

@@ -145,7 +145,9 @@ rootSuite('install and uninstall', () => {
     await env.ns.writeFile(MAIN, vendor, '0644');
     const r = await install();
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/sshd_config:1 authorizedkeyscommand \/opt\/aws\/bin\/eic_run_authorized_keys %u %f is now ignored/);
+    // Its program is not there, so keys would refuse it: not chained, and said so.
+    expect(r.stdout).toMatch(/warning: \/etc\/ssh\/sshd_config:1: AuthorizedKeysCommand \/opt\/aws\/bin\/eic_run_authorized_keys %u %f cannot be chained \(\/opt\/aws\/bin\/eic_run_authorized_keys cannot be resolved: ENOENT\)/);
+    expect(r.stdout).toMatch(/note: \/etc\/ssh\/sshd_config:1 AuthorizedKeysCommand \/opt\/aws\/bin\/eic_run_authorized_keys %u %f no longer runs/);
     const text = await read(MAIN);
     expect(text.startsWith('# BEGIN iam-ssh')).toBe(true);
     expect(text.endsWith(vendor)).toBe(true);

@@ -54,10 +54,11 @@ export class Sshd {
   /**
    * Starts sshd from a config file as the machine has it (e.g. after `iam-ssh install`), only
    * moved to a free loopback port; command-line options come before the file's own lines.
+   * `options`: the -o options sshd's unit passes (as systemd would start it).
    */
-  static async startFromFile(ns: MountNamespace, file: string): Promise<Sshd> {
+  static async startFromFile(ns: MountNamespace, file: string, options: string[] = []): Promise<Sshd> {
     const port = await freePort();
-    return Sshd.run(ns, port, ['-f', file, '-o', `Port=${port}`, '-o', 'ListenAddress=127.0.0.1', '-o', 'PidFile=none', '-o', 'LogLevel=VERBOSE']);
+    return Sshd.run(ns, port, ['-f', file, ...options.flatMap((o) => ['-o', o]), '-o', `Port=${port}`, '-o', 'ListenAddress=127.0.0.1', '-o', 'PidFile=none', '-o', 'LogLevel=VERBOSE']);
   }
 
   private static async run(ns: MountNamespace, port: number, args: string[]): Promise<Sshd> {
