@@ -84,6 +84,10 @@ export function checkKeysCommand(f: DoctorFacts): Omit<CheckResult, 'id'> {
   const words = command.split(/\s+/);
   const program = words[0] ?? '';
   if (!isOurProgram(program, f.selfPath)) {
+    // A -o of sshd's unit (Ubuntu's EC2 Instance Connect) beats any file an operator could add.
+    const svc = f.sshd.service;
+    const unit = svc && 'options' in svc && svc.options.some((o) => /^\s*authorizedkeyscommand[\s=]/i.test(o)) ? svc.unit : null;
+    if (unit) return r('fail', `sshd runs another AuthorizedKeysCommand (${program}), passed with -o by ${unit}'s ExecStart; it uses the first one it reads`, `iam-ssh install  # adds a drop-in for ${unit} without that -o, and chains the command (KEYS_CHAIN_COMMAND)`);
     return r('fail', `sshd runs another AuthorizedKeysCommand (${program}); it uses the first one it reads`, wanted);
   }
   if (words[1] !== 'keys' || !words.includes('%u')) return r('fail', `AuthorizedKeysCommand "${command}" does not pass "keys %u"`, wanted);

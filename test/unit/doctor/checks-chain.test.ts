@@ -1,6 +1,6 @@
 /** doctor's keys-chain check: KEYS_CHAIN_COMMAND is reported, and judged as keys judges it before running it. */
 import { checkKeysChain, chainChecks } from '../../../src/doctor/checks-chain';
-import { checkSshdConfig, CHECKS } from '../../../src/doctor/checks';
+import { checkKeysCommand, checkSshdConfig, CHECKS } from '../../../src/doctor/checks';
 import type { DoctorFacts } from '../../../src/doctor/facts';
 import { healthyFacts, dir, file } from '../../helpers/doctor-fixtures';
 
@@ -51,4 +51,19 @@ test('sshd-config says when sshd was evaluated with the -o options of its unit',
   expect(checkSshdConfig(f).summary).toMatch(/as ssh\.service starts it, with its 2 -o options/);
   f.sshd.service = { error: 'unterminated quote in: x' };
   expect(checkSshdConfig(f)).toMatchObject({ status: 'warn', summary: expect.stringMatching(/its unit could not be read: unterminated quote/) });
+});
+
+test("keys-command: another command passed with -o by sshd's unit is named as such, with install as the fix (a drop-in file would not win)", () => {
+  const f = healthyFacts();
+  if (!f.sshd.ran) throw new Error('fixture');
+  const eic = '/usr/share/ec2-instance-connect/eic_run_authorized_keys';
+  f.sshd.settings.authorizedkeyscommand = [`${eic} %u %f`];
+  f.sshd.service = { unit: 'ssh.service', options: [`AuthorizedKeysCommand ${eic} %u %f`, 'AuthorizedKeysCommandUser ec2-instance-connect'] };
+  expect(checkKeysCommand(f)).toMatchObject({
+    status: 'fail',
+    summary: `sshd runs another AuthorizedKeysCommand (${eic}), passed with -o by ssh.service's ExecStart; it uses the first one it reads`,
+    fix: expect.stringMatching(/^iam-ssh install {2}# .*ssh\.service.*KEYS_CHAIN_COMMAND/),
+  });
+  f.sshd.service = { unit: 'ssh.service', options: [] };
+  expect(checkKeysCommand(f).summary).toBe(`sshd runs another AuthorizedKeysCommand (${eic}); it uses the first one it reads`);
 });
