@@ -51,7 +51,7 @@ export function checkSshdConfig(f: DoctorFacts): Omit<CheckResult, 'id'> {
   if (svc && 'error' in svc) {
     return r('warn', `sshd -T accepts the configuration (evaluated for user ${f.sshd.probeUser}), but its unit could not be read: ${svc.error}; -o options it may pass are not counted`, 'systemctl cat ssh.service sshd.service  # then correct the ExecStart line');
   }
-  const started = svc ? `, as ${svc.unit} starts it, with its ${svc.options.length} -o options` : '';
+  const started = svc ? `, as ${svc.unit} starts it${svc.options.length ? `, with its ${svc.options.length} -o options` : ''}` : '';
   return r('ok', `sshd -T accepts the configuration (evaluated for user ${f.sshd.probeUser}${started})`);
 }
 
