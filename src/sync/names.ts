@@ -6,7 +6,7 @@
  * four characters out. Lower-casing is not reversible, so the reverse direction is a
  * lookup through a list of known IAM names, never a string transform.
  */
-import { isIamUserName, isLocalNameSyntax, LOCAL_NAME_MAX } from '../util/validators';
+import { isIamUserName, isLegacyLocalNameSyntax, isLocalNameSyntax, LOCAL_NAME_MAX } from '../util/validators';
 
 const SPELLED: Readonly<Record<string, string>> = { '+': '.plus.', '=': '.equal.', ',': '.comma.', '@': '.at.' };
 
@@ -15,6 +15,15 @@ export { isIamUserName, LOCAL_NAME_MAX };
 /** Maps an IAM user name to its local name (no validation of the result; see checkLocalName). */
 export function toLocalName(iamName: string): string {
   return iamName.toLowerCase().replace(/[+=,@]/g, (c) => SPELLED[c] ?? c);
+}
+
+/**
+ * The name aws-ec2-ssh gave an IAM user's account: the same four characters spelled out, case
+ * kept (`Alice.Smith` stays `Alice.Smith`). An account of that name is adopted in place
+ * (legacy-accounts.ts), so that people keep the login name they use.
+ */
+export function toLegacyName(iamName: string): string {
+  return iamName.replace(/[+=,@]/g, (c) => SPELLED[c] ?? c);
 }
 
 export type NameProblem = 'empty' | 'too-long' | 'bad-first-char' | 'bad-char' | 'reserved';
@@ -34,6 +43,20 @@ export function checkLocalName(name: string): NameProblem | null {
 
 export function isValidLocalName(name: string): boolean {
   return checkLocalName(name) === null;
+}
+
+/**
+ * A name of an account aws-ec2-ssh made that iam-ssh may adopt and answer for: aws-ec2-ssh's
+ * own syntax (util/validators.ts), and not a reserved name in any case (`Root` is not `root`
+ * to the system, but is to a reader of the logs).
+ */
+export function isLegacyLocalName(name: string): boolean {
+  return isLegacyLocalNameSyntax(name) && !RESERVED.has(name.toLowerCase());
+}
+
+/** A name an account iam-ssh manages may have: its own form, or an adopted aws-ec2-ssh name. */
+export function isManagedNameSyntax(name: string): boolean {
+  return isValidLocalName(name) || isLegacyLocalName(name);
 }
 
 export interface NameMapping {

@@ -9,6 +9,13 @@ const IAM_USER_NAME = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
 const IAM_GROUP_NAME = /^[A-Za-z0-9+=,.@_-]{1,128}$/;
 /** A local user or group name as iam-ssh writes and reads it: portable across shadow-utils and systemd. */
 const LOCAL_NAME = /^[a-z_][a-z0-9._-]{0,31}$/;
+/**
+ * A name aws-ec2-ssh gave an account (its check: `^[0-9a-zA-Z._-]{1,32}$`, case kept, as Amazon
+ * Linux's and RHEL's useradd accept), less what iam-ssh never takes as a name: a leading `-`
+ * (an option to every tool) or `.` (`.` and `..` as a file name under CACHE_DIR), and all digits
+ * (read as a UID by pkill, chown and id).
+ */
+const LEGACY_LOCAL_NAME = /^(?![0-9]+$)[0-9A-Za-z_][0-9A-Za-z._-]{0,31}$/;
 /** An IAM SSH public key id (APKA…). */
 const IAM_KEY_ID = /^[A-Z0-9]{1,128}$/;
 /** An OpenSSH SHA256 fingerprint, as sshd passes it with %f. */
@@ -24,6 +31,8 @@ export const LOCAL_NAME_MAX = 32;
 export const isIamUserName = (name: string): boolean => IAM_USER_NAME.test(name);
 export const isIamGroupName = (name: string): boolean => IAM_GROUP_NAME.test(name);
 export const isLocalNameSyntax = (name: string): boolean => LOCAL_NAME.test(name);
+/** An account name aws-ec2-ssh made, which iam-ssh keeps when it adopts the account. */
+export const isLegacyLocalNameSyntax = (name: string): boolean => LEGACY_LOCAL_NAME.test(name);
 export const isIamKeyId = (id: string): boolean => IAM_KEY_ID.test(id);
 export const isAwsRegion = (name: string): boolean => AWS_REGION.test(name);
 export const isSha256Fingerprint = (fp: string): boolean => SHA256_FINGERPRINT.test(fp);

@@ -1,5 +1,6 @@
 import {
   toLocalName, checkLocalName, isValidLocalName, isIamUserName, mapIamNames, LOCAL_NAME_MAX,
+  toLegacyName, isLegacyLocalName, isManagedNameSyntax,
 } from '../../../src/sync/names';
 
 describe('toLocalName', () => {
@@ -168,5 +169,34 @@ describe('mapIamNames: the tricky-name table', () => {
 
   test('empty input', () => {
     expect(mapIamNames([])).toEqual({ byLocal: new Map(), skipped: [] });
+  });
+});
+
+describe("aws-ec2-ssh's names", () => {
+  test.each([
+    ['Alice.Smith', 'Alice.Smith'],
+    ['Carol+Ops@Corp.example', 'Carol.plus.Ops.at.Corp.example'],
+    ['a=B,c', 'a.equal.B.comma.c'],
+    ['bob', 'bob'],
+    ['1alice', '1alice'],
+  ])('toLegacyName(%j) = %j: spelled out as there, case kept', (iam, legacy) => {
+    expect(toLegacyName(iam)).toBe(legacy);
+    expect(toLegacyName(iam).toLowerCase()).toBe(toLocalName(iam));
+  });
+
+  test.each(['Alice.Smith', 'bob', '1alice', '_svc', 'A', 'x'.repeat(32), 'Carol.plus.Ops.at.Corp.example', 'a-b_c.D9', 'Rooty'])('%j is a name iam-ssh may adopt', (n) => {
+    expect(isLegacyLocalName(n)).toBe(true);
+    expect(isManagedNameSyntax(n)).toBe(true);
+  });
+
+  test.each([
+    ['', 'empty'], ['x'.repeat(33), 'over 32'], ['-Alice', 'an option'], ['-oProxyCommand=x', 'an option'],
+    ['.', 'a directory'], ['..', 'a directory'], ['.Alice', 'a hidden file'], ['1234', 'read as a UID'], ['0', 'read as a UID'],
+    ['Root', 'reserved'], ['ROOT', 'reserved'], ['Nobody', 'reserved'], ['IAM-SSH', 'reserved'],
+    ['Alice Smith', 'a space'], ['Alice/..', 'a path'], ['Alice+ops', 'not spelled out'], ['Al@ce', 'not spelled out'],
+    ['Alice\n', 'a line break'], ['Alice:x', 'a field separator'], ['Jürgen', 'not ASCII'], ['a$', 'a shell character'],
+  ])('%j is refused (%s)', (n) => {
+    expect(isLegacyLocalName(n)).toBe(false);
+    expect(isManagedNameSyntax(n)).toBe(false);
   });
 });
