@@ -32,6 +32,7 @@ export const PURE_MODULES = [
   'src/platform/sshd-unit.ts',
   'src/sync/account-files.ts',
   'src/sync/apply.ts',
+  'src/sync/legacy-accounts.ts',
   'src/sync/names.ts',
   'src/sync/notice-codes.ts',
   'src/sync/plan-format.ts',

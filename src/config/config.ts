@@ -44,7 +44,11 @@ export interface Config {
   useraddArgs: string[];
   userdelProgram: string;
   userdelArgs: string[];
+  /** USERDEL_ARGS named --remove (aws-ec2-ssh's default): taken out of userdelArgs, and ignored: only removeHome deletes a home. */
+  userdelArgsRemove: boolean;
   removeHome: boolean;
+  /** What becomes of the names of the aws-ec2-ssh accounts sync adopts: kept, or renamed to iam-ssh's form (the home moved too). */
+  adoptedNames: 'keep' | 'rename' | 'rename-home';
   doNotSync: boolean;
   uidMode: 'hash' | 'auto';
   uidMin: number;
@@ -115,6 +119,7 @@ key('USERADD_ARGS', 'useraddArgs', v.args);
 key('USERDEL_PROGRAM', 'userdelProgram', v.absolutePath);
 key('USERDEL_ARGS', 'userdelArgs', v.args);
 key('REMOVE_HOME', 'removeHome', v.bool);
+key('ADOPTED_NAMES', 'adoptedNames', (s) => v.oneOf(s, ['keep', 'rename', 'rename-home'] as const));
 key('DONOTSYNC', 'doNotSync', v.bool);
 key('UID_MODE', 'uidMode', (s) => v.oneOf(s, ['hash', 'auto'] as const));
 key('UID_MIN', 'uidMin', v.integer(1000, 2 ** 31 - 1));
@@ -162,7 +167,9 @@ export function defaults(): Config {
     useraddArgs: ['--user-group', '--create-home', '--shell', '/bin/bash'],
     userdelProgram: '/usr/sbin/userdel',
     userdelArgs: ['--force'],
+    userdelArgsRemove: false,
     removeHome: false,
+    adoptedNames: 'keep',
     doNotSync: false,
     uidMode: 'hash',
     uidMin: 200_000,
@@ -248,10 +255,11 @@ export function applyEntry(config: Config, name: string, value: string, where: s
 /** Rules across keys, checked once after every layer is applied. */
 export function checkConfig(c: Config, file: string): void {
   if (c.uidMin > c.uidMax) throw new ConfigError(file, null, 'UID_MIN must not be above UID_MAX');
-  // aws-ec2-ssh asked for home removal through USERDEL_ARGS; honour it, but only when explicit.
+  // aws-ec2-ssh asked for home removal through USERDEL_ARGS, by default: never a wish to act on
+  // (its own --remove deleted homes, its issue #112). Taken out; sync --dry-run says what it would have done.
   const wantsRemove = (a: string) => a === '--remove' || /^-[a-zA-Z]*r[a-zA-Z]*$/.test(a);
   if (c.userdelArgs.some(wantsRemove)) {
-    c.removeHome = true;
+    c.userdelArgsRemove = true;
     c.userdelArgs = c.userdelArgs
       .map((a) => (a === '--remove' ? '' : wantsRemove(a) ? a.replace('r', '') : a))
       .filter((a) => a !== '' && a !== '-');

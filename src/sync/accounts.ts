@@ -3,14 +3,16 @@
  * systemd-userdb drop-ins for Flatcar's read-only base groups. Reading uses getent, so
  * every NSS source (files, altfiles, systemd) counts when deciding what exists.
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync, unlinkSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, writeFileSync, unlinkSync, mkdirSync, rmSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/config';
 import type { LocalGroup, LocalUser } from './plan';
 import { mustExec, type Exec } from '../platform/exec';
 import { readUseraddArgs } from './useradd-args';
 import { skeletonCopy } from './home-skeleton';
 import { Registry } from './registry';
+import { readSudoers } from './sudoers';
+import { readLegacySudoers, removeLegacySudoers } from './legacy-sudoers';
 import {
   leftoverPrivateGroup, leftoversOf, membershipsOf, onlyPrivateGroupLeft, parseAccountFiles, unfinishedParts,
   type AccountFiles, type HomeFacts,
@@ -20,6 +22,8 @@ export interface AccountsSnapshot {
   users: Record<string, LocalUser>;
   groups: Record<string, LocalGroup>;
   userdbMemberships: string[];
+  /** aws-ec2-ssh's per-user sudoers files: file name -> content. */
+  legacySudoers: Record<string, string>;
 }
 
 function parseColonFile(text: string): string[][] {
@@ -56,7 +60,7 @@ export class Accounts {
       const g = groups[name] ?? { name, gid: Number(gid), members: [], base: true };
       groups[name] = { ...g, base: true };
     }
-    return { users, groups, userdbMemberships: this.userdbMemberships() };
+    return { users, groups, userdbMemberships: this.userdbMemberships(), legacySudoers: readLegacySudoers() };
   }
 
   private userdbMemberships(): string[] {
@@ -188,6 +192,45 @@ export class Accounts {
       return;
     }
     await mustExec(this.run, 'gpasswd', ['--delete', user, group]);
+  }
+
+  /**
+   * Renames an adopted account to iam-ssh's form of its name (ADOPTED_NAMES), with the private
+   * group aws-ec2-ssh's `useradd --user-group` gave it and its userdb drop-ins. usermod keeps the
+   * UID, the memberships and every file; it refuses while the account has processes (then the next
+   * run tries again). The home moves only when asked, and only from `<dir>/<name>` to `<dir>/<new name>`.
+   */
+  async renameUser(user: string, to: string, moveHome: boolean): Promise<void> {
+    const files = readAccountFiles();
+    const p = files.passwd.find((e) => e.name === user);
+    if (!p) throw new Error(`${user} does not exist`);
+    const args = ['--login', to];
+    if (moveHome) {
+      if (!p.home.startsWith('/') || basename(p.home) !== user) throw new Error(`the home ${p.home} of ${user} is not named after it: not renamed, so that the home is not moved elsewhere`);
+      const home = join(dirname(p.home), to);
+      if (existsSync(home)) throw new Error(`${home} exists: ${user} is not renamed`);
+      args.push('--home', home, '--move-home');
+    }
+    await mustExec(this.run, 'usermod', [...args, '--', user]);
+    if (files.group.some((g) => g.name === user && g.gid === p.gid) && !files.group.some((g) => g.name === to)) {
+      await mustExec(this.run, 'groupmod', ['--new-name', to, '--', user]);
+    }
+    for (const m of this.userdbMemberships().filter((m) => m.startsWith(`${user}:`))) {
+      const dir = this.config.userdbDir;
+      renameSync(join(dir, `${m}.membership`), join(dir, `${to}:${m.slice(user.length + 1)}.membership`));
+    }
+  }
+
+  /** aws-ec2-ssh's sudoers file of `user`, once iam-ssh's rule stands in for it (legacy-sudoers.ts). */
+  async removeLegacySudoers(user: string, file: string, content: string, grant: string | null): Promise<void> {
+    await removeLegacySudoers(user, file, content, grant, {
+      isMember: async (u, g) => {
+        const r = await this.run('getent', ['group', g]);
+        const members = r.exitCode === 0 ? (r.stdout.trim().split(':')[3] ?? '').split(',') : [];
+        return members.includes(u) || this.userdbMemberships().includes(`${u}:${g}`);
+      },
+      dropIn: () => readSudoers(this.config.sudoersFile),
+    }, this.run);
   }
 
   /**

@@ -24,6 +24,13 @@ export interface AccountsPort {
   recreateUser(user: string, iamName: string, uid: number): Promise<void>;
   /** Removes what is left of an account that no longer exists (shadow entry, memberships, private group); returns what it found. */
   clearLeftovers(user: string, uid: number | null): Promise<string[]>;
+  /** Renames an adopted account (and its private group); its home moves only with moveHome. */
+  renameUser(user: string, to: string, moveHome: boolean): Promise<void>;
+  /**
+   * Deletes aws-ec2-ssh's sudoers file of `user` if it still holds `content`, once `grant` (when
+   * given) gives the user sudo through iam-ssh's rule and the whole sudoers configuration checks.
+   */
+  removeLegacySudoers(user: string, file: string, content: string, grant: string | null): Promise<void>;
 }
 
 export interface RegistryPort {
@@ -50,26 +57,32 @@ export interface ApplyResult {
   failures: number;
   /** Users whose create-user action succeeded. */
   created: Set<string>;
+  /** Adopted accounts renamed by this run, by their old name. */
+  renamed: Set<string>;
 }
 
 export async function applyPlan(plan: Plan, deps: ApplyDeps, log: Logger): Promise<ApplyResult> {
   let failures = await recoverInterrupted(plan, deps, log);
   const created = new Set<string>();
+  const renamed = new Set<string>();
   const complete: string[] = [];
+  /** What failed in this run, for the changes that depend on it. */
+  const failed = new Set<string>();
   for (const action of plan.actions) {
     try {
-      const settled = await applyAction(action, deps);
+      const settled = await applyAction(action, deps, { failed, renamed });
       if (action.kind === 'create-user') created.add(action.user);
       if (settled && action.kind === 'create-user') complete.push(action.user);
       log.log('info', 'sync.change', describe(action));
     } catch (e) {
       failures++;
+      failed.add(failureKey(action));
       log.log('error', 'sync.change_failed', { ...describe(action), error: errText(e) });
     }
   }
   // One registry write for the run; a run killed before it leaves them for the next to check.
   deps.registry.settle(complete);
-  return { failures, created };
+  return { failures, created, renamed };
 }
 
 /**
@@ -122,14 +135,24 @@ async function recoverInterrupted(plan: Plan, { accounts, registry, forgetKeys }
   return failures;
 }
 
-/** The users that exist here after the run: the plan's, less those whose creation failed. */
-export function usersInPlace(plan: Plan, created: ReadonlySet<string>): DesiredUser[] {
-  const failed = new Set(plan.actions.flatMap((a) => (a.kind === 'create-user' && !created.has(a.user) ? [a.user] : [])));
-  return plan.desired.filter((d) => !failed.has(d.localName));
+/** The users that exist here after the run: the plan's, less those whose creation failed, under the name each has. */
+export function usersInPlace(plan: Plan, applied: Pick<ApplyResult, 'created' | 'renamed'>): DesiredUser[] {
+  const failed = new Set(plan.actions.flatMap((a) => (a.kind === 'create-user' && !applied.created.has(a.user) ? [a.user] : [])));
+  const notRenamed = new Map(plan.actions.flatMap((a) => (a.kind === 'rename-user' && !applied.renamed.has(a.user) ? [[a.to, a.user] as const] : [])));
+  return plan.desired.filter((d) => !failed.has(d.localName)).map((d) => (notRenamed.has(d.localName) ? { ...d, localName: notRenamed.get(d.localName)! } : d));
+}
+
+/** How a failed action is remembered: what a later action of the run may depend on. */
+function failureKey(a: Action): string {
+  if (a.kind === 'write-sudoers') return a.kind;
+  if (a.kind === 'add-member') return `${a.kind} ${a.user} ${a.group}`;
+  return 'user' in a ? `${a.kind} ${a.user}` : a.kind;
 }
 
 /** Applies one action; true for a create-user whose useradd ran to its end (the account is complete). */
-async function applyAction(a: Action, { accounts, registry, writeSudoers, forgetKeys }: ApplyDeps): Promise<boolean> {
+async function applyAction(
+  a: Action, { accounts, registry, writeSudoers, forgetKeys }: ApplyDeps, { failed, renamed }: { failed: ReadonlySet<string>; renamed: Set<string> },
+): Promise<boolean> {
   switch (a.kind) {
     case 'create-group':
       await accounts.createGroup(a.group);
@@ -169,6 +192,48 @@ async function applyAction(a: Action, { accounts, registry, writeSudoers, forget
       registry.delete(a.user);
       forgetKeys(a.user);
       return false;
+    case 'adopt-user': {
+      // Taken over as it is: only the account planned (same name, same UID) is ever recorded as ours.
+      const { users } = await accounts.snapshot();
+      const now = Object.hasOwn(users, a.user) ? users[a.user] : undefined;
+      if (now?.uid !== a.uid) throw new Error(`${a.user} is no longer the account with uid ${a.uid}`);
+      registry.set(a.user, { iamName: a.iamName, iamUserId: a.iamUserId, uid: a.uid, adopted: true });
+      return false;
+    }
+    case 'rename-user': {
+      const entry = Object.hasOwn(registry.all(), a.user) ? registry.all()[a.user] : undefined;
+      if (entry?.uid !== a.uid || entry.adopted !== true) throw new Error(`${a.user} is not an adopted account with uid ${a.uid}`);
+      // Both names are registered while the account changes its name: whichever name a run killed
+      // here leaves it under is ours, and the next run drops the entry whose account is gone.
+      registry.set(a.to, { ...entry, iamName: a.iamName, iamUserId: a.iamUserId });
+      let error: unknown = null;
+      try {
+        await accounts.renameUser(a.user, a.to, a.moveHome);
+      } catch (e) {
+        error = e;
+      }
+      // A failure after usermod renamed the account (its group, its home) still leaves it under the new name.
+      const { users } = await accounts.snapshot();
+      const under = Object.hasOwn(users, a.to) && users[a.to]!.uid === a.uid ? a.to : a.user;
+      registry.delete(under === a.to ? a.user : a.to);
+      if (under === a.to) {
+        renamed.add(a.user);
+        forgetKeys(a.user);
+      }
+      if (error) throw error;
+      return false;
+    }
+    case 'remove-legacy-sudoers': {
+      // aws-ec2-ssh's grant goes only once iam-ssh's stands in for it: never after a failed step it rests on.
+      const missing = [
+        ...(failed.has(`adopt-user ${a.user}`) ? ['the adoption of the account'] : []),
+        ...(a.grant !== null && failed.has('write-sudoers') ? ["iam-ssh's sudoers drop-in"] : []),
+        ...(a.grant !== null && failed.has(`add-member ${a.user} ${a.grant}`) ? [`membership of ${a.grant}`] : []),
+      ];
+      if (missing.length) throw new Error(`${a.file} is kept: ${missing.join(' and ')} failed in this run`);
+      await accounts.removeLegacySudoers(a.user, a.file, a.content, a.grant);
+      return false;
+    }
   }
 }
 
@@ -176,6 +241,6 @@ async function applyAction(a: Action, { accounts, registry, writeSudoers, forget
 function describe(a: Action): Record<string, unknown> {
   const { kind, reason, ...rest } = a;
   const fields: Record<string, unknown> = { action: kind, reason, ...rest };
-  if (a.kind === 'write-sudoers') delete fields.content;
+  if (a.kind === 'write-sudoers' || a.kind === 'remove-legacy-sudoers') delete fields.content;
   return fields;
 }

@@ -89,6 +89,7 @@ function planSettings(c: Config): PlanSettings {
     authorizedGroups: c.authorizedGroups, sudoersGroups: c.sudoersGroups, markerGroup: c.localMarkerGroup,
     localGroups: c.localGroups, groupMap: c.groupMap, sudoLocalGroup: c.sudoLocalGroup, sudoRule: c.sudoRule,
     uidMode: c.uidMode, uidMin: c.uidMin, uidMax: c.uidMax, maxRemovals: c.maxRemovals, removeHome: c.removeHome,
+    adoptedNames: c.adoptedNames, userdelArgsRemove: c.userdelArgsRemove,
   };
 }
 
@@ -113,14 +114,15 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
     return exitCode(plan, 0);
   }
 
-  const { failures, created } = await applyPlan(plan, {
+  const applied = await applyPlan(plan, {
     accounts,
     registry,
     writeSudoers: (content) => writeSudoers(config.sudoersFile, content, exec),
     // As the cache's owner: a link planted in CACHE_DIR must not make root unlink elsewhere.
     forgetKeys: (user) => void asCacheOwner(config.cacheDir, () => new KeysCache(config.cacheDir).forget(user)),
   }, log);
-  const inPlace = usersInPlace(plan, created);
+  const { failures } = applied;
+  const inPlace = usersInPlace(plan, applied);
   // File mode / prefetch: per-user key reads, after the accounts exist and before the state names them.
   // Key files of users who left go when the authorized groups were read completely, like their accounts.
   const keys = await syncUserKeys(config, iam, inPlace, managedNames(local, plan, readSyncState(config.stateDir), config.localMarkerGroup), plan.accessComplete, log);
@@ -128,7 +130,7 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
   // The record follows the authorized groups alone: a failed sudo, GROUP_MAP or NOTIFY_GROUPS read
   // must not freeze the member list `keys` trusts (the failed group is left out of groupsRead).
   if (plan.accessComplete) writeState(config, inPlace, snapshot.groupMembers);
-  const counts = Object.fromEntries(['create-user', 'remove-user', 'add-member', 'remove-member', 'create-group', 'write-sudoers'].map((k) => [k, plan.actions.filter((a) => a.kind === k).length]));
+  const counts = Object.fromEntries(['create-user', 'remove-user', 'add-member', 'remove-member', 'create-group', 'write-sudoers', 'adopt-user', 'rename-user', 'remove-legacy-sudoers'].map((k) => [k, plan.actions.filter((a) => a.kind === k).length]));
   // A refusal (removals withheld) is a warning too: it must stand out from a quiet success.
   log.log(failures || keyFailures || !plan.complete || plan.stranded.length || plan.removalsWithheld ? 'warn' : 'info', 'sync.done', {
     complete: plan.complete && keyFailures === 0, changes: plan.actions.length - failures, failures, planned: counts,

@@ -10,6 +10,7 @@ export const NOTICE_CODES = [
   'name_empty', 'name_too_long', 'name_bad_first_char', 'name_bad_char', 'name_reserved', 'name_collision', 'name_not_iam_name',
   'protected_account', 'unmanaged_conflict', 'identity_changed', 'name_is_group', 'uid_exhausted', 'uid_collision',
   'revocation_deferred', 'removal_skipped_collision', 'removal_deferred', 'removal_refused', 'uid_out_of_range', 'registry_mismatch',
+  'legacy_not_adopted', 'legacy_duplicate', 'rename_blocked', 'legacy_sudoers_unmanaged', 'legacy_sudoers_deferred', 'userdel_remove_ignored',
 ] as const;
 
 export type NoticeCode = (typeof NOTICE_CODES)[number];

@@ -8,7 +8,10 @@ function detail(a: Action): string {
     case 'add-member':
     case 'remove-member': return `group ${a.group}${a.via === 'userdb' ? ' (userdb drop-in)' : ''}`;
     case 'write-sudoers': return a.content.split('\n').filter((l) => l && !l.startsWith('#')).join(' ');
-    case 'remove-user': return `${a.iamName ? `IAM ${a.iamName}, ` : ''}home ${a.keepHome ? 'kept' : 'REMOVED'}`;
+    case 'remove-user': return `${a.iamName ? `IAM ${a.iamName}, ` : ''}home ${a.keepHome ? 'kept' : 'REMOVED'}${a.userdelArgsRemove ? ' (USERDEL_ARGS --remove would delete it; only REMOVE_HOME=yes does)' : ''}`;
+    case 'adopt-user': return `IAM ${a.iamName}, uid ${a.uid} kept`;
+    case 'rename-user': return `to ${a.to}, home ${a.moveHome ? 'moved' : 'not moved'}`;
+    case 'remove-legacy-sudoers': return `${a.file}, ${a.grant ? `after ${a.grant} grants sudo` : 'no sudo from it'}`;
   }
 }
 

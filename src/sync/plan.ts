@@ -6,8 +6,9 @@
  * - a failed IAM read withholds only what depends on it (plan-reads.ts): no account is removed
  *   unless every authorized group was read, no membership revoked unless every IAM group that
  *   grants it was read;
- * - only managed accounts are changed or removed: the accounts iam-ssh created (registry, same
- *   UID) whatever UID_MIN becomes, and marked accounts at or above UID_MIN;
+ * - only managed accounts are changed or removed: the accounts iam-ssh created or adopted
+ *   (registry, same UID) whatever UID_MIN becomes, and marked accounts at or above UID_MIN;
+ * - aws-ec2-ssh's accounts are adopted in place, with their names and UIDs (legacy-accounts.ts);
  * - a managed account outside UID_MIN..UID_MAX is never given more access, and is an error;
  * - mass removal (more than maxRemovals, or every managed user) needs `force`.
  */
@@ -15,6 +16,7 @@ import { mapIamNames } from './names';
 import { stableUid } from './uid';
 import { readCoverage } from './plan-reads';
 import { NAME_SKIPPED, type NoticeCode } from './notice-codes';
+import { legacySudoersChanges, resolveLegacyAccounts, type AdoptedNames, type RemoveLegacySudoers, type SudoStanding } from './legacy-accounts';
 
 export interface IamUserSnap {
   userName: string;
@@ -47,6 +49,8 @@ export interface RegistryEntry {
   iamName: string;
   iamUserId: string;
   uid: number | null;
+  /** An aws-ec2-ssh account taken over in place: managed with its own UID, whatever UID_MIN..UID_MAX say. */
+  adopted?: true;
 }
 
 export interface LocalSnapshot {
@@ -57,6 +61,8 @@ export interface LocalSnapshot {
   /** Accounts this tool created (or began to create), by local name. */
   registry: Record<string, RegistryEntry>;
   sudoersContent: string | null;
+  /** aws-ec2-ssh's per-user files in /etc/sudoers.d: file name -> content. */
+  legacySudoers?: Record<string, string>;
 }
 
 export interface PlanSettings {
@@ -72,6 +78,10 @@ export interface PlanSettings {
   uidMax: number;
   maxRemovals: number;
   removeHome: boolean;
+  /** What becomes of the names of adopted accounts (default keep). */
+  adoptedNames?: AdoptedNames;
+  /** USERDEL_ARGS named --remove (aws-ec2-ssh's default): ignored, only removeHome deletes a home. */
+  userdelArgsRemove?: boolean;
 }
 
 export type Via = 'usermod' | 'userdb';
@@ -81,7 +91,10 @@ export type Action =
   | { kind: 'add-member'; user: string; group: string; via: Via; reason: string }
   | { kind: 'remove-member'; user: string; group: string; via: Via; reason: string }
   | { kind: 'write-sudoers'; content: string; reason: string }
-  | { kind: 'remove-user'; user: string; iamName: string | null; keepHome: boolean; reason: string };
+  | { kind: 'remove-user'; user: string; iamName: string | null; keepHome: boolean; userdelArgsRemove?: true; reason: string }
+  | { kind: 'adopt-user'; user: string; iamName: string; iamUserId: string; uid: number; reason: string }
+  | { kind: 'rename-user'; user: string; to: string; iamName: string; iamUserId: string; uid: number; moveHome: boolean; reason: string }
+  | RemoveLegacySudoers;
 
 export interface Notice {
   level: 'info' | 'warn' | 'error';
@@ -151,8 +164,12 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   // --- who should be here ---------------------------------------------------------------
   const byIamName = new Map(iam.users.map((u) => [u.userName, u]));
   const names = mapIamNames(byIamName.keys());
+  const legacy = resolveLegacyAccounts(iam.users, names, {
+    users: local.users, registry: local.registry, isMarked: (u) => isMember(u, s.markerGroup), groupExists, markerGroup: s.markerGroup,
+  }, s.adoptedNames ?? 'keep');
   const collided = new Set<string>();
   for (const sk of names.skipped) {
+    if (legacy.served.has(sk.iamName)) continue;
     if (sk.reason === 'collision') collided.add(sk.localName);
     notices.push({
       level: 'warn', code: NAME_SKIPPED[sk.reason], iamName: sk.iamName, user: sk.localName,
@@ -161,6 +178,7 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
         : `IAM user ${sk.iamName} skipped: local name ${sk.localName} is ${sk.reason}`,
     });
   }
+  notices.push(...legacy.notices);
   const members = (g: string) => new Set(get(iam.groupMembers, g) ?? []);
   const sudoers = s.sudoersGroups === 'all' || s.sudoersGroups === null ? null : new Set(s.sudoersGroups.flatMap((g) => [...members(g)]));
   /** Groups a user should be in, and which of them we take away when no longer earned. */
@@ -181,18 +199,23 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   // Ours whatever UID_MIN becomes, so that a setting change never silently stops revocation;
   // a marked account (or one registered before useradd told its UID) only from UID_MIN up.
   const managed = (name: string): boolean => {
-    if (created(name)) return true;
+    if (created(name) || legacy.adopt.has(name)) return true;
     const u = get(local.users, name);
     if (!u || u.uid < s.uidMin) return false;
     return isMember(name, s.markerGroup) || get(local.registry, name)?.uid === null;
   };
   const inRange = (uid: number) => uid >= s.uidMin && uid <= s.uidMax;
+  /** Adopted (now or before): its UID came with it, so UID_MIN..UID_MAX do not bound it. */
+  const adopted = (name: string) => legacy.adopt.has(name) || (created(name) && get(local.registry, name)?.adopted === true);
+  /** Who keeps an account, for aws-ec2-ssh's sudoers files. */
+  const staying: SudoStanding[] = [];
+  const sudoOf = (groups: string[]) => sudoManaged && groups.includes(s.sudoLocalGroup);
 
   const taken = new Set<number>([...Object.values(local.users).map((u) => u.uid), ...Object.values(local.groups).map((g) => g.gid)]);
   const desired: DesiredUser[] = [];
   let removalsWithheld = false;
   const revocationsWithheld: string[] = [];
-  for (const [localName, iamName] of [...names.byLocal].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [localName, iamName] of [...legacy.byLocal].sort(([a], [b]) => a.localeCompare(b))) {
     const iamUser = byIamName.get(iamName)!;
     const existing = get(local.users, localName);
     const groups = entitled(iamName);
@@ -208,8 +231,9 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
         notices.push({ level: 'error', code: 'identity_changed', user: localName, iamName, message: `IAM user ${iamName} was re-created (new UserId); the account ${localName} belonged to the old one and is left alone: remove it to let the new user in` });
         continue;
       }
+      if (legacy.adopt.has(localName)) actions.push({ kind: 'adopt-user', user: localName, iamName, iamUserId: iamUser.userId, uid: existing.uid, reason: `aws-ec2-ssh's account of IAM user ${iamName}: kept as it is` });
       // Outside UID_MIN..UID_MAX (reported below): revoked as usual, never given more.
-      const widen = inRange(existing.uid);
+      const widen = inRange(existing.uid) || adopted(localName);
       for (const g of groups) if (widen && !isMember(localName, g)) actions.push({ kind: 'add-member', user: localName, group: g, via: viaFor(g), reason: `IAM user ${iamName} is entitled to ${g}` });
       for (const g of revocable) {
         if (!groups.includes(g) && isMember(localName, g)) {
@@ -217,7 +241,10 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
           else revocationsWithheld.push(`${localName} (${g})`);
         }
       }
-      desired.push({ iamName, iamUserId: iamUser.userId, localName, uid: existing.uid });
+      staying.push({ user: localName, entitled: sudoOf(groups), inGroupAfter: isMember(localName, s.sudoLocalGroup) || (widen && sudoOf(groups)) });
+      const to = legacy.renameTo.get(localName);
+      if (to) actions.push({ kind: 'rename-user', user: localName, to, iamName, iamUserId: iamUser.userId, uid: existing.uid, moveHome: s.adoptedNames === 'rename-home', reason: `ADOPTED_NAMES=${s.adoptedNames}: iam-ssh's name of IAM user ${iamName}` });
+      desired.push({ iamName, iamUserId: iamUser.userId, localName: to ?? localName, uid: existing.uid });
       continue;
     }
     if (groupExists(localName) || own.has(localName)) {
@@ -242,6 +269,7 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
     const direct = groups.filter((g) => viaFor(g) === 'usermod');
     actions.push({ kind: 'create-user', user: localName, iamName, iamUserId: iamUser.userId, uid, groups: direct, reason: `IAM user ${iamName} is authorized` });
     for (const g of groups.filter((g) => viaFor(g) === 'userdb')) actions.push({ kind: 'add-member', user: localName, group: g, via: 'userdb', reason: `IAM user ${iamName} is entitled to ${g}` });
+    staying.push({ user: localName, entitled: sudoOf(groups), inGroupAfter: sudoOf(groups) });
     desired.push({ iamName, iamUserId: iamUser.userId, localName, uid });
   }
 
@@ -251,7 +279,7 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   }
 
   // --- who should go ------------------------------------------------------------------------
-  const keep = new Set([...names.byLocal.keys()]);
+  const keep = new Set([...legacy.byLocal.keys(), ...legacy.keepAside]);
   const leaving = Object.keys(local.users).filter((n) => managed(n) && !keep.has(n)).sort();
   const removable: string[] = [];
   for (const name of leaving) {
@@ -276,13 +304,20 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
           : `refusing to remove ${removable.length} users at once (MAX_REMOVALS=${s.maxRemovals}); run with --force if this is intended`,
       });
     } else {
+      // aws-ec2-ssh's USERDEL_ARGS --remove is not a wish iam-ssh acts on: the plan says what it would have done.
+      const legacyRemove = s.userdelArgsRemove === true && !s.removeHome;
       for (const name of removable) {
-        actions.push({ kind: 'remove-user', user: name, iamName: get(local.registry, name)?.iamName ?? null, keepHome: !s.removeHome, reason: 'no longer a member of the authorized IAM groups' });
+        actions.push({ kind: 'remove-user', user: name, iamName: get(local.registry, name)?.iamName ?? null, keepHome: !s.removeHome, ...(legacyRemove ? { userdelArgsRemove: true as const } : {}), reason: 'no longer a member of the authorized IAM groups' });
       }
+      if (legacyRemove) notices.push({ level: 'warn', code: 'userdel_remove_ignored', message: `USERDEL_ARGS has --remove (aws-ec2-ssh's default), which would delete the homes of ${removable.join(', ')}; iam-ssh keeps them: set REMOVE_HOME=yes to delete homes` });
     }
   }
   const removed = new Set(actions.flatMap((a) => (a.kind === 'remove-user' ? [a.user] : [])));
-  const stranded = Object.keys(local.users).filter((n) => managed(n) && !inRange(local.users[n]!.uid) && !removed.has(n)).sort();
+  const oldSudoers = legacySudoersChanges(local.legacySudoers ?? {}, staying, [...removed], { managed: sudoManaged, sudoLocalGroup: s.sudoLocalGroup, revocationKnown: reads.revocationKnown(s.sudoLocalGroup) });
+  actions.push(...oldSudoers.actions);
+  notices.push(...oldSudoers.notices);
+  removalsWithheld ||= oldSudoers.withheld;
+  const stranded = Object.keys(local.users).filter((n) => managed(n) && !adopted(n) && !inRange(local.users[n]!.uid) && !removed.has(n)).sort();
   for (const name of stranded) {
     const uid = local.users[name]!.uid;
     const iamName = desired.find((d) => d.localName === name)?.iamName ?? get(local.registry, name)?.iamName;
@@ -306,7 +341,12 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   return { actions: order(actions), notices, desired, complete, accessComplete: reads.accessComplete, removalsWithheld, stranded };
 }
 
-const ORDER: Record<Action['kind'], number> = { 'create-group': 0, 'write-sudoers': 1, 'create-user': 2, 'add-member': 3, 'remove-member': 4, 'remove-user': 5 };
+// aws-ec2-ssh's sudoers files go after the memberships that stand in for them; a rename comes after
+// the memberships given under the old name (usermod -l keeps them), before any removal.
+const ORDER: Record<Action['kind'], number> = {
+  'create-group': 0, 'write-sudoers': 1, 'create-user': 2, 'adopt-user': 2, 'add-member': 3, 'remove-member': 4,
+  'remove-legacy-sudoers': 5, 'rename-user': 6, 'remove-user': 7,
+};
 function order(actions: Action[]): Action[] {
   return actions.map((a, i) => [a, i] as const).sort(([a, i], [b, j]) => ORDER[a.kind] - ORDER[b.kind] || i - j).map(([a]) => a);
 }

@@ -1,5 +1,5 @@
 /**
- * The registry of accounts this tool created, under STATE_DIR. An entry is written before
+ * The registry of accounts this tool created or adopted, under STATE_DIR. An entry is written before
  * useradd runs, so an account whose creation was interrupted (kill -9 between useradd's
  * writes) is still recognised as ours and repaired, never mistaken for someone else's.
  * Such an entry is marked `creating` until the run that began it ends, so that the next run
@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../util/atomic-file';
 import { statePath } from '../state/paths';
 import { parseJsonObject } from '../state/json';
 import type { RegistryEntry } from './plan';
-import { isIamUserName, isValidLocalName } from './names';
+import { isIamUserName, isLegacyLocalName, isValidLocalName } from './names';
 import { isMissing } from '../util/errno';
 
 /**
@@ -42,9 +42,7 @@ export class Registry {
     if (!raw) throw new Error(`${this.file} is unreadable: not a JSON object`);
     const out: Record<string, RegistryEntry> = {};
     const users = (raw.users ?? {}) as Record<string, RegistryEntry>;
-    for (const [name, e] of Object.entries(users)) {
-      if (typeof e === 'object' && e !== null && isValidLocalName(name) && isIamUserName(e.iamName) && typeof e.iamUserId === 'string' && (e.uid === null || Number.isInteger(e.uid))) out[name] = e;
-    }
+    for (const [name, e] of Object.entries(users)) if (isEntry(name, e)) out[name] = e;
     const creating = Array.isArray(raw.creating) ? raw.creating : [];
     this.inCreation = new Set(creating.filter((n): n is string => typeof n === 'string' && Object.hasOwn(out, n)));
     return out;
@@ -98,4 +96,16 @@ export class Registry {
     const creating = [...this.inCreation].sort();
     writeFileAtomic(this.file, JSON.stringify({ version: 1, users: this.entries, ...(creating.length ? { creating } : {}) }, null, 1) + '\n', REGISTRY_MODE);
   }
+}
+
+/**
+ * A well-formed entry: an account iam-ssh made has a name of its own form; an adopted one (marked
+ * exactly `true`, with the UID it came with) may keep the name aws-ec2-ssh gave it.
+ */
+function isEntry(name: string, e: unknown): e is RegistryEntry {
+  if (typeof e !== 'object' || e === null) return false;
+  const { iamName, iamUserId, uid, adopted } = e as Record<string, unknown>;
+  if (typeof iamName !== 'string' || !isIamUserName(iamName) || typeof iamUserId !== 'string') return false;
+  if (adopted === undefined) return isValidLocalName(name) && (uid === null || Number.isInteger(uid));
+  return adopted === true && isLegacyLocalName(name) && Number.isInteger(uid);
 }

@@ -53,6 +53,8 @@ export interface LocalSpec {
   userdb?: string[];
   registry?: Record<string, Partial<RegistryEntry>>;
   sudoers?: string | null;
+  /** aws-ec2-ssh's per-user files in /etc/sudoers.d: file name -> content. */
+  legacySudoers?: Record<string, string>;
 }
 
 let nextGid = 300;
@@ -62,7 +64,10 @@ export function local(spec: LocalSpec = {}): LocalSnapshot {
   for (const [name, g] of Object.entries(spec.groups ?? {})) groups[name] = { name, gid: g.gid ?? nextGid++, members: g.members ?? [], base: g.base ?? false };
   const registry: LocalSnapshot['registry'] = {};
   for (const [name, r] of Object.entries(spec.registry ?? {})) {
-    registry[name] = { iamName: r.iamName ?? name, iamUserId: r.iamUserId ?? idOf(r.iamName ?? name), uid: r.uid === undefined ? spec.users?.[name] ?? null : r.uid };
+    registry[name] = {
+      iamName: r.iamName ?? name, iamUserId: r.iamUserId ?? idOf(r.iamName ?? name), uid: r.uid === undefined ? spec.users?.[name] ?? null : r.uid,
+      ...(r.adopted ? { adopted: true as const } : {}),
+    };
   }
   return {
     users: Object.fromEntries(Object.entries(spec.users ?? {}).map(([name, uid]) => [name, { name, uid }])),
@@ -70,17 +75,21 @@ export function local(spec: LocalSpec = {}): LocalSnapshot {
     userdbMemberships: spec.userdb ?? [],
     registry,
     sudoersContent: spec.sudoers === undefined ? null : spec.sudoers,
+    legacySudoers: spec.legacySudoers ?? {},
   };
 }
 
 /**
  * A host that is already set up: marker and sudo groups exist, the sudoers drop-in is current,
- * and `managed` users (name -> uid) are members of the marker group, `sudo` ones of the sudo group.
- * `more` adds further users, groups, etc. (groups given there replace the defaults of the same name).
+ * and `managed` users (name -> uid) are accounts sync made: registered with their UID and members
+ * of the marker group; `sudo` ones are members of the sudo group. `more` adds further users,
+ * groups, registry entries, etc. (groups given there replace the defaults of the same name).
+ * A marked account that nobody registered is aws-ec2-ssh's: see plan-legacy.test.ts.
  */
 export function host(s: PlanSettings, managed: Record<string, number> = {}, sudo: string[] = [], more: LocalSpec = {}): LocalSnapshot {
   return local({
     ...more,
+    registry: { ...Object.fromEntries(Object.keys(managed).map((n) => [n, {}])), ...more.registry },
     users: { ...managed, ...more.users },
     groups: {
       [s.markerGroup]: { gid: 150, members: Object.keys(managed) },
@@ -109,6 +118,9 @@ export function lines(p: Plan): string[] {
       case 'remove-member': return `remove-member ${a.user} ${a.group} ${a.via}`;
       case 'write-sudoers': return 'write-sudoers';
       case 'remove-user': return `remove-user ${a.user} keepHome=${a.keepHome}`;
+      case 'adopt-user': return `adopt-user ${a.user} uid=${a.uid}`;
+      case 'rename-user': return `rename-user ${a.user} -> ${a.to}${a.moveHome ? ' moveHome' : ''}`;
+      case 'remove-legacy-sudoers': return `remove-legacy-sudoers ${a.user} ${JSON.stringify(a.file)} grant=${a.grant ?? '-'}`;
     }
   });
 }

@@ -180,6 +180,22 @@ describe('buildConfig', () => {
     expect(config.assumeRole).toBeNull();
   });
 
+  test.each(['--force --remove', '-r', '--remove', '-fr'])("USERDEL_ARGS=%j: --remove is taken out and deletes no home; only REMOVE_HOME does", (args) => {
+    const { config } = build(`USERDEL_ARGS="${args}"`);
+    expect(config.userdelArgs).not.toContain('--remove');
+    expect(config.userdelArgs.some((a) => /^-[a-z]*r/.test(a))).toBe(false);
+    expect(config.removeHome).toBe(false);
+    expect(config.userdelArgsRemove).toBe(true);
+    expect(build(`USERDEL_ARGS="${args}"\nREMOVE_HOME=yes`).config.removeHome).toBe(true);
+    expect(build('USERDEL_ARGS="--force"').config.userdelArgsRemove).toBe(false);
+  });
+
+  test('ADOPTED_NAMES: keep (default), rename or rename-home; anything else is an error', () => {
+    expect(defaults().adoptedNames).toBe('keep');
+    for (const v of ['keep', 'rename', 'rename-home'] as const) expect(build(`ADOPTED_NAMES=${v}`).config.adoptedNames).toBe(v);
+    expect(buildError('ADOPTED_NAMES=yes').message).toMatch(/ADOPTED_NAMES/);
+  });
+
   describe("aws-ec2-ssh's deprecated SUDOERSGROUP: the fallback of SUDOERS_GROUPS, as there", () => {
     test('used when SUDOERS_GROUPS is unset or empty, with a deprecation warning', () => {
       for (const text of ['SUDOERSGROUP="admins"', 'SUDOERS_GROUPS=""\nSUDOERSGROUP="admins"', 'SUDOERSGROUP="admins"\nSUDOERS_GROUPS=" "', 'SUDOERS_GROUPS=ops\nSUDOERSGROUP=admins\nSUDOERS_GROUPS=']) {

@@ -14,6 +14,8 @@ interface FakeOpts {
   /** What clearLeftovers() finds, by user. */
   leftovers?: Record<string, string[]>;
   failRecreate?: Set<string>;
+  /** renameUser throws: before changing anything, or after the account has its new name. */
+  failRename?: 'before' | 'after';
 }
 
 function fakes(opts: FakeOpts = {}) {
@@ -54,6 +56,14 @@ function fakes(opts: FakeOpts = {}) {
       effects.push(`clear ${u}`);
       return opts.leftovers?.[u] ?? [];
     },
+    renameUser: async (u, to, moveHome) => {
+      effects.push(`rename ${u} ${to}${moveHome ? ' moving home' : ''}`);
+      if (opts.failRename === 'before') throw new Error('usermod: user Alice.Smith is currently used by process 42');
+      users[to] = users[u]!;
+      delete users[u];
+      if (opts.failRename === 'after') throw new Error('groupmod: exit 10');
+    },
+    removeLegacySudoers: async (u, file, _content, grant) => void effects.push(`rm ${file}${grant ? ` after ${grant}` : ''} (${u})`),
   };
   const deps: ApplyDeps = {
     accounts,
@@ -102,7 +112,7 @@ test('applies every action in order and logs one sync.change each; a sudoers bod
   ]);
   const r = await applyPlan(p, f.deps, f.log);
   expect(f.effects).toEqual(['groupadd iam-ssh-sudo', 'useradd alice', 'add alice iam-ssh-sudo', 'sudoers']);
-  expect(r).toEqual({ failures: 0, created: new Set(['alice']) });
+  expect(r).toEqual({ failures: 0, created: new Set(['alice']), renamed: new Set() });
   expect(f.events.map((e) => e.event)).toEqual(['sync.change', 'sync.change', 'sync.change', 'sync.change']);
   expect(f.events[3]!.fields).toEqual({ action: 'write-sudoers', reason: 'rule changed' });
   expect(f.registry.get('alice')).toEqual({ iamName: 'ALICE', iamUserId: 'AIDAalice', uid: 2000 });
@@ -116,20 +126,20 @@ test('one failing create is reported, its registry entry dropped, and the others
   expect([...r.created]).toEqual(['carol']);
   expect(f.registry.has('bob')).toBe(false);
   expect(f.events[0]).toMatchObject({ level: 'error', event: 'sync.change_failed', fields: { user: 'bob', error: 'useradd: exit 10' } });
-  expect(usersInPlace(p, r.created).map((d) => d.localName)).toEqual(['carol']);
+  expect(usersInPlace(p, r).map((d) => d.localName)).toEqual(['carol']);
 });
 
 test("a create that fails because a killed run's useradd made the same account counts as done", async () => {
   const f = fakes({ failCreate: new Set(['dave']), appearsAnyway: { dave: 2002 } });
   const r = await applyPlan(plan([create('dave', 2002)]), f.deps, f.log);
-  expect(r).toEqual({ failures: 0, created: new Set(['dave']) });
+  expect(r).toEqual({ failures: 0, created: new Set(['dave']), renamed: new Set() });
   expect(f.registry.get('dave')!.uid).toBe(2002);
 });
 
 test('a create that fails while an account of that name appears with another UID drops the registry entry: that account is not ours', async () => {
   const f = fakes({ failCreate: new Set(['erin']), appearsAnyway: { erin: 4242 } });
   const r = await applyPlan(plan([create('erin', 2003)]), f.deps, f.log);
-  expect(r).toEqual({ failures: 1, created: new Set() });
+  expect(r).toEqual({ failures: 1, created: new Set(), renamed: new Set() });
   expect(f.registry.has('erin')).toBe(false);
 });
 
@@ -227,7 +237,7 @@ describe('what a killed run left', () => {
     f.deps.registry.begin('ben', entry('ben', 3001));
     const r = await applyPlan(plan([create('ben', 3001)]), f.deps, f.log);
     expect(f.effects).toEqual(['clear ben', 'clear eve', 'forget eve', 'useradd ben']);
-    expect(r).toEqual({ failures: 0, created: new Set(['ben']) });
+    expect(r).toEqual({ failures: 0, created: new Set(['ben']), renamed: new Set() });
     expect(f.registry.has('eve')).toBe(false);
     expect(f.registry.get('ben')!.uid).toBe(3001);
     expect(f.creating.size).toBe(0);
@@ -250,8 +260,115 @@ describe('what a killed run left', () => {
     f.deps.registry.begin('ben', entry('ben', 3001));
     f.users.ben = { uid: 3001 };
     const r = await applyPlan(plan([create('carol', 2001)]), f.deps, f.log);
-    expect(r).toEqual({ failures: 1, created: new Set(['carol']) });
+    expect(r).toEqual({ failures: 1, created: new Set(['carol']), renamed: new Set() });
     expect(f.creating.has('ben')).toBe(true);
     expect(f.events[0]).toMatchObject({ level: 'error', event: 'sync.change_failed', fields: { action: 'finish-create', user: 'ben', error: 'userdel: exit 8' } });
+  });
+});
+
+describe("aws-ec2-ssh's accounts", () => {
+  const adopt = (user: string, uid: number): Action => ({ kind: 'adopt-user', user, iamName: user, iamUserId: `AIDA${user}`, uid, reason: "aws-ec2-ssh's account" });
+  const oldRule = (user: string, grant: string | null): Action => ({
+    kind: 'remove-legacy-sudoers', user, file: `/etc/sudoers.d/${user.replace(/\./g, ' ')}`, content: `${user} ALL=(ALL) NOPASSWD:ALL\n`, grant, reason: 'r',
+  });
+  const sudoMember = (user: string): Action => ({ kind: 'add-member', user, group: 'iam-ssh-sudo', via: 'usermod', reason: 'in admins' });
+
+  test('adoption records the account as it is, with its UID, and changes nothing of it; logged as adopt-user', async () => {
+    const f = fakes();
+    f.users['Alice.Smith'] = { uid: 1001 };
+    const r = await applyPlan(plan([adopt('Alice.Smith', 1001)]), f.deps, f.log);
+    expect(r.failures).toBe(0);
+    expect(f.effects).toEqual([]);
+    expect(f.registry.get('Alice.Smith')).toEqual({ iamName: 'Alice.Smith', iamUserId: 'AIDAAlice.Smith', uid: 1001, adopted: true });
+    expect(f.creating.size).toBe(0);
+    expect(f.events).toEqual([{ level: 'info', event: 'sync.change', fields: { action: 'adopt-user', user: 'Alice.Smith', iamName: 'Alice.Smith', iamUserId: 'AIDAAlice.Smith', uid: 1001, reason: "aws-ec2-ssh's account" } }]);
+  });
+
+  test.each([['gone', undefined], ['another UID', 4242]])('an account that is %s since the plan is not adopted', async (_w, uid) => {
+    const f = fakes();
+    if (uid !== undefined) f.users['Alice.Smith'] = { uid };
+    const r = await applyPlan(plan([adopt('Alice.Smith', 1001)]), f.deps, f.log);
+    expect(r.failures).toBe(1);
+    expect(f.registry.size).toBe(0);
+    expect(f.events[0]).toMatchObject({ event: 'sync.change_failed', fields: { action: 'adopt-user', error: 'Alice.Smith is no longer the account with uid 1001' } });
+  });
+
+  test("a legacy sudoers file goes after the membership that stands in for it; one that grants nothing new goes too", async () => {
+    const f = fakes();
+    f.users['Alice.Smith'] = { uid: 1001 };
+    f.users.bob = { uid: 1002 };
+    const r = await applyPlan(plan([adopt('Alice.Smith', 1001), adopt('bob', 1002), sudoMember('Alice.Smith'), oldRule('Alice.Smith', 'iam-ssh-sudo'), oldRule('bob', null)]), f.deps, f.log);
+    expect(r.failures).toBe(0);
+    expect(f.effects).toEqual(['add Alice.Smith iam-ssh-sudo', 'rm /etc/sudoers.d/Alice Smith after iam-ssh-sudo (Alice.Smith)', 'rm /etc/sudoers.d/bob (bob)']);
+    expect(f.events.at(-2)!.fields).toEqual({ action: 'remove-legacy-sudoers', user: 'Alice.Smith', file: '/etc/sudoers.d/Alice Smith', grant: 'iam-ssh-sudo', reason: 'r' });
+  });
+
+  test.each<[string, (f: ReturnType<typeof fakes>) => void, Action[]]>([
+    ['the membership failed', (f) => { f.deps.accounts.addMember = async () => { throw new Error('gpasswd: exit 3'); }; }, [sudoMember('Alice.Smith')]],
+    ['the drop-in failed visudo', (f) => { f.deps.writeSudoers = async () => { throw new Error('visudo: syntax error'); }; }, [{ kind: 'write-sudoers', content: 'x', reason: 'r' }]],
+    ['the adoption failed', () => {}, [adopt('Alice.Smith', 1001)]],
+  ])("a legacy sudoers file that grants sudo is kept when %s in the same run", async (_w, breakIt, before) => {
+    const f = fakes();
+    breakIt(f);
+    const r = await applyPlan(plan([...before, oldRule('Alice.Smith', 'iam-ssh-sudo')]), f.deps, f.log);
+    expect(r.failures).toBe(2);
+    expect(f.effects.filter((e) => e.startsWith('rm '))).toEqual([]);
+    expect(f.events.at(-1)).toMatchObject({ level: 'error', event: 'sync.change_failed', fields: { action: 'remove-legacy-sudoers', error: expect.stringMatching(/^\/etc\/sudoers\.d\/Alice Smith is kept: .* failed in this run$/) } });
+  });
+
+  test('a failed drop-in does not keep a file whose user loses sudo', async () => {
+    const f = fakes();
+    f.deps.writeSudoers = async () => { throw new Error('visudo: syntax error'); };
+    const r = await applyPlan(plan([{ kind: 'write-sudoers', content: 'x', reason: 'r' }, oldRule('bob', null)]), f.deps, f.log);
+    expect(r.failures).toBe(1);
+    expect(f.effects).toEqual(['rm /etc/sudoers.d/bob (bob)']);
+  });
+
+  describe('renaming (ADOPTED_NAMES)', () => {
+    const rename = (moveHome = false): Action => ({ kind: 'rename-user', user: 'Alice.Smith', to: 'alice.smith', iamName: 'Alice.Smith', iamUserId: 'AIDAAlice.Smith', uid: 1001, moveHome, reason: 'r' });
+    const adopted = (opts: FakeOpts = {}) => {
+      const f = fakes(opts);
+      f.users['Alice.Smith'] = { uid: 1001 };
+      f.registry.set('Alice.Smith', { iamName: 'Alice.Smith', iamUserId: 'AIDAAlice.Smith', uid: 1001, adopted: true });
+      return f;
+    };
+    const renamedPlan = (p: Plan): Plan => ({ ...p, desired: [{ iamName: 'Alice.Smith', iamUserId: 'AIDAAlice.Smith', localName: 'alice.smith', uid: 1001 }] });
+
+    test('the registry entry and the keys cache follow the new name; the home moves only when asked', async () => {
+      const f = adopted();
+      const p = renamedPlan(plan([rename(true)]));
+      const r = await applyPlan(p, f.deps, f.log);
+      expect(r).toEqual({ failures: 0, created: new Set(), renamed: new Set(['Alice.Smith']) });
+      expect(f.effects).toEqual(['rename Alice.Smith alice.smith moving home', 'forget Alice.Smith']);
+      expect([...f.registry.entries()]).toEqual([['alice.smith', { iamName: 'Alice.Smith', iamUserId: 'AIDAAlice.Smith', uid: 1001, adopted: true }]]);
+      expect(usersInPlace(p, r).map((d) => d.localName)).toEqual(['alice.smith']);
+    });
+
+    test('a rename that changed nothing leaves the old name registered and recorded', async () => {
+      const f = adopted({ failRename: 'before' });
+      const p = renamedPlan(plan([rename()]));
+      const r = await applyPlan(p, f.deps, f.log);
+      expect(r.failures).toBe(1);
+      expect([...f.registry.keys()]).toEqual(['Alice.Smith']);
+      expect(usersInPlace(p, r).map((d) => d.localName)).toEqual(['Alice.Smith']);
+    });
+
+    test('a rename that failed after usermod renamed the account leaves it registered and recorded under the new name', async () => {
+      const f = adopted({ failRename: 'after' });
+      const p = renamedPlan(plan([rename()]));
+      const r = await applyPlan(p, f.deps, f.log);
+      expect(r.failures).toBe(1);
+      expect([...f.registry.keys()]).toEqual(['alice.smith']);
+      expect(usersInPlace(p, r).map((d) => d.localName)).toEqual(['alice.smith']);
+    });
+
+    test('only an adopted account with the planned UID is renamed', async () => {
+      const f = fakes();
+      f.users['Alice.Smith'] = { uid: 1001 };
+      f.registry.set('Alice.Smith', { iamName: 'Alice.Smith', iamUserId: 'AIDAAlice.Smith', uid: 1001 });
+      const r = await applyPlan(plan([rename()]), f.deps, f.log);
+      expect(r.failures).toBe(1);
+      expect(f.effects).toEqual([]);
+    });
   });
 });

@@ -131,11 +131,12 @@ describe('accounts the tool does not own', () => {
 
   test.each([
     ['not in the marker group', false],
-    ['in the marker group', true],
+    ['in the marker group, of no authorized IAM user', true],
   ])('an account below UID_MIN, %s: protected_account, untouched, never removed', (_w, marked) => {
     const s = settings();
-    // (a registry entry with the account's UID would make it ours: see plan-uid-range.test.ts)
-    const l = host(s, {}, [], { users: { alice: 1000, ops: 1001 }, groups: { [MARKER]: { gid: 150, members: marked ? ['alice', 'ops'] : [] } }, registry: marked ? { ops: { uid: 1002 } } : {} });
+    // (a registry entry with the account's UID would make it ours: see plan-uid-range.test.ts; a
+    // marked account named after an authorized IAM user is aws-ec2-ssh's, adopted: plan-legacy.test.ts)
+    const l = host(s, {}, [], { users: { alice: 1000, ops: 1001 }, groups: { [MARKER]: { gid: 150, members: marked ? ['ops'] : [] } }, registry: marked ? { ops: { uid: 1002 } } : {} });
     const p = run(iam({ devs: ['alice'], admins: ['alice'] }), l, s);
     expect(noticesOf(p, 'protected_account')).toEqual([expect.objectContaining({ user: 'alice', iamName: 'alice' })]);
     expect(p.actions).toEqual([]);
@@ -144,9 +145,9 @@ describe('accounts the tool does not own', () => {
     expect(touched(gone)).toEqual([]);
   });
 
-  test('UID_MIN itself is managed, one below is not', () => {
+  test('UID_MIN itself is managed, one below is not (marked, not registered)', () => {
     const s = settings({ uidMin: 5000 });
-    const l = host(s, { at: 5000, below: 4999 });
+    const l = host(s, {}, [], { users: { at: 5000, below: 4999 }, groups: { [MARKER]: { gid: 150, members: ['at', 'below'] } } });
     expect(lines(run(iam({ devs: [] }), l, s, true))).toEqual(['remove-user at keepHome=true']);
   });
 });
@@ -193,7 +194,7 @@ describe('registry', () => {
 
   test('remove-user names the IAM user from the registry, or null', () => {
     const s = settings();
-    const l = host(s, { alice: 200_100, bob: 200_200 }, [], { registry: { alice: { iamName: 'Alice' } } });
+    const l = host(s, { alice: 200_100 }, [], { users: { bob: 200_200 }, groups: { [MARKER]: { gid: 150, members: ['alice', 'bob'] } }, registry: { alice: { iamName: 'Alice' } } });
     const p = run(iam({ devs: [] }), l, s, true);
     expect(actionsOf(p, 'remove-user').map((a) => [a.user, a.iamName])).toEqual([['alice', 'Alice'], ['bob', null]]);
   });

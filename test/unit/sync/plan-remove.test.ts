@@ -14,7 +14,7 @@ describe('removal', () => {
     const s = settings({ removeHome });
     const p = run(iam({ devs: ['alice', 'bob'] }), host(s, managed), s);
     expect(actionsOf(p, 'remove-user')).toEqual([
-      { kind: 'remove-user', user: 'carol', iamName: null, keepHome, reason: 'no longer a member of the authorized IAM groups' },
+      { kind: 'remove-user', user: 'carol', iamName: 'carol', keepHome, reason: 'no longer a member of the authorized IAM groups' },
     ]);
     expect(p.removalsWithheld).toBe(false);
     expect(p.desired.map((d) => d.localName)).toEqual(['alice', 'bob']);

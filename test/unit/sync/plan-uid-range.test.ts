@@ -55,8 +55,15 @@ test('UID_MAX lowered below an account iam-ssh created: the same, naming UID_MAX
 });
 
 describe('what the registry must say for an account to stay managed below UID_MIN', () => {
+  test('no registry entry, marker group only: an account aws-ec2-ssh made, adopted with its UID', () => {
+    const l = host(raised, {}, ['alice'], { users: { alice: 200_100 }, groups: { [MARKER]: { gid: 150, members: ['alice'] }, adm: {} } });
+    expect(run(iam({ devs: [] }), l, raised, true).actions).toEqual([]);
+    const p = run(iam({ devs: ['alice'], admins: [] }), l, raised);
+    expect(lines(p)).toEqual(['adopt-user alice uid=200100', `remove-member alice ${SUDO} usermod`]);
+    expect(p.stranded).toEqual([]);
+  });
+
   test.each([
-    ['no registry entry, marker group only', {}],
     ['a registry entry without a UID', { alice: { uid: null } }],
     ['a registry entry with another UID', { alice: { uid: 200_101 } }],
   ])('%s: protected, as before', (_w, reg) => {

@@ -52,3 +52,23 @@ test('a name such as constructor is no entry unless written', () => {
   expect(() => new Registry(dir)).not.toThrow();
   expect(new Registry(dir).all()).toEqual({});
 });
+
+describe("aws-ec2-ssh's accounts, adopted", () => {
+  const alice = { iamName: 'Alice.Smith', iamUserId: 'AIDAALICE', uid: 1001, adopted: true as const };
+
+  test('an adopted entry keeps its case-kept name and its adopted mark across a reload', () => {
+    new Registry(dir).set('Alice.Smith', alice);
+    new Registry(dir).set('bob', { iamName: 'bob', iamUserId: 'AIDABOB', uid: 1002, adopted: true });
+    expect(new Registry(dir).all()).toEqual({ 'Alice.Smith': alice, bob: { iamName: 'bob', iamUserId: 'AIDABOB', uid: 1002, adopted: true } });
+  });
+
+  test.each([
+    ['a name iam-ssh would never make, without the adopted mark', { 'Alice.Smith': { ...alice, adopted: undefined } }],
+    ['an adopted mark that is not exactly true', { 'Alice.Smith': { ...alice, adopted: 'yes' }, bob: { ...alice, adopted: 1 } }],
+    ['an adopted entry without a UID', { 'Alice.Smith': { ...alice, uid: null }, bob: { ...alice, uid: null } }],
+    ['an adopted name aws-ec2-ssh could not have made', { '-Alice': alice, '..': alice, '1234': alice, 'Root': alice, 'Al ice': alice }],
+  ])('%s is no entry', (_why, users) => {
+    writeFileSync(file(), JSON.stringify({ version: 1, users: { ann, ...users } }));
+    expect(new Registry(dir).all()).toEqual({ ann });
+  });
+});
