@@ -3,7 +3,7 @@
  * parse into exactly this is ignored, never trusted) and its freshness. Pure.
  */
 import { parsePublicKey } from '../util/ssh-key';
-import { isIamUserName, isValidLocalName } from '../sync/names';
+import { isIamUserName, isManagedNameSyntax } from '../sync/names';
 import { parseJsonObject } from '../state/json';
 import { isIamKeyId } from '../util/validators';
 
@@ -42,7 +42,7 @@ export function decodeEntry(text: string, localUser: string, scope: string): Key
   if (!e) return null;
   if (e.version !== 1 || e.localUser !== localUser || e.scope !== scope) return null;
   if (typeof e.fetchedAt !== 'number' || !Number.isFinite(e.fetchedAt)) return null;
-  if (typeof e.iamUser !== 'string' || !isIamUserName(e.iamUser) || !isValidLocalName(localUser)) return null;
+  if (typeof e.iamUser !== 'string' || !isIamUserName(e.iamUser) || !isManagedNameSyntax(localUser)) return null;
   if (!Array.isArray(e.keys)) return null;
   const keys: CachedKey[] = [];
   for (const k of e.keys as unknown[]) {

@@ -5,7 +5,7 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file';
-import { isValidLocalName } from '../sync/names';
+import { isManagedNameSyntax } from '../sync/names';
 import { KEY_DIR_MODE, KEY_FILE_MODE } from './file-mode';
 import { errnoText, isMissing } from '../util/errno';
 
@@ -46,7 +46,7 @@ export function readKeyFiles(dir: string): Map<string, string> {
     return out;
   }
   for (const name of names) {
-    if (!isValidLocalName(name)) continue;
+    if (!isManagedNameSyntax(name)) continue;
     const path = join(dir, name);
     try {
       const st = lstatSync(path);
@@ -59,11 +59,11 @@ export function readKeyFiles(dir: string): Map<string, string> {
 }
 
 export function writeKeyFile(dir: string, user: string, content: string): void {
-  if (!isValidLocalName(user)) throw new Error(`not a local user name: ${user}`);
+  if (!isManagedNameSyntax(user)) throw new Error(`not a local user name: ${user}`);
   writeFileAtomic(join(dir, user), content, KEY_FILE_MODE);
 }
 
 export function removeKeyFile(dir: string, user: string): void {
-  if (!isValidLocalName(user)) throw new Error(`not a local user name: ${user}`);
+  if (!isManagedNameSyntax(user)) throw new Error(`not a local user name: ${user}`);
   try { unlinkSync(join(dir, user)); } catch (e) { if (!isMissing(e)) throw e; }
 }

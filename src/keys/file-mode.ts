@@ -3,7 +3,7 @@
  * AuthorizedKeysFile, so that a login costs sshd one file read. This module is the pure part:
  * the file's format, reading it back, and which files to write and remove.
  */
-import { isValidLocalName } from '../sync/names';
+import { isManagedNameSyntax } from '../sync/names';
 import { parsePublicKey } from '../util/ssh-key';
 import type { CachedKey } from './cache-entry';
 import { isIamKeyId, SHA256_FINGERPRINT_SOURCE } from '../util/validators';
@@ -72,7 +72,7 @@ export function planKeyFiles(input: KeyFilesInput): KeyFilesPlan {
   const plan: KeyFilesPlan = { write: [], remove: [], kept: [] };
   const wanted = new Set<string>();
   for (const u of input.users) {
-    if (!isValidLocalName(u.localName)) continue;
+    if (!isManagedNameSyntax(u.localName)) continue;
     wanted.add(u.localName);
     if (u.keys === null) {
       // Never blank a user's keys because IAM was throttled: the last good file stays.
@@ -84,7 +84,7 @@ export function planKeyFiles(input: KeyFilesInput): KeyFilesPlan {
   }
   if (input.complete) {
     for (const name of input.existing.keys()) {
-      if (!wanted.has(name) && isValidLocalName(name) && input.managed.has(name)) plan.remove.push(name);
+      if (!wanted.has(name) && isManagedNameSyntax(name) && input.managed.has(name)) plan.remove.push(name);
     }
   }
   plan.remove.sort();

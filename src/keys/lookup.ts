@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events';
 import type { Config } from '../config/config';
 import type { Logger } from '../util/log';
 import { errText } from '../util/log';
-import { isValidLocalName, checkLocalName } from '../sync/names';
+import { isManagedNameSyntax, checkLocalName } from '../sync/names';
 import type { ManagedAccount, ManagedCheck } from './managed-account';
 import { sameFingerprint } from '../util/ssh-key';
 import { readActiveKeys } from './active-keys';
@@ -52,8 +52,10 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
   const started = now();
   const deadline = (deps.deadline ?? started + config.keysTimeoutMs) - MARGIN_MS;
 
-  if (!isValidLocalName(user)) {
-    log.log('info', 'keys.refused', { user: printable(user), reason: `name ${checkLocalName(user)}` });
+  // iam-ssh's own form of a name, or the name aws-ec2-ssh gave an account that sync adopted (which
+  // the registry must then hold under exactly that name: ./managed-account.ts).
+  if (!isManagedNameSyntax(user)) {
+    log.log('info', 'keys.refused', { user: printable(user), reason: `name ${checkLocalName(user) ?? 'reserved'}` });
     return;
   }
   if (fingerprint !== undefined && !isSha256Fingerprint(fingerprint)) {

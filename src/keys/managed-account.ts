@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/config';
 import { readGroupMembers, readPasswdEntry } from '../platform/local-accounts';
 import { Registry } from '../sync/registry';
+import { isValidLocalName } from '../sync/names';
 
 export interface ManagedAccount {
   localName: string;
@@ -24,11 +25,13 @@ export function checkManagedAccount(user: string, config: Config): ManagedCheck 
   if (!passwd) return { ok: false, reason: 'no local account of that name' };
   let entry;
   try {
-    entry = new Registry(config.stateDir).all()[user];
+    const all = new Registry(config.stateDir).all();
+    entry = Object.hasOwn(all, user) ? all[user] : undefined;
   } catch (e) {
     return { ok: false, reason: `the registry of managed accounts cannot be read: ${(e as Error).message}` };
   }
-  if (!entry) return { ok: false, reason: 'not an account iam-ssh created or adopted' };
+  // A name iam-ssh would not make is answered for only when adopted under exactly that name.
+  if (!entry || (!isValidLocalName(user) && entry.adopted !== true)) return { ok: false, reason: 'not an account iam-ssh created or adopted' };
   if (entry.uid !== passwd.uid) return { ok: false, reason: `the account's uid ${passwd.uid} is not the registered ${entry.uid}` };
   const marker = config.localMarkerGroup;
   const inMarker = (readGroupMembers(marker) ?? []).includes(user) || existsSync(join(config.userdbDir, `${user}:${marker}.membership`));

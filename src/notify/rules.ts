@@ -6,7 +6,7 @@
  * When membership cannot be known (no record yet, or a group sync has not read yet), the
  * login is reported: an unreported break-glass login is worse than one message too many.
  */
-import { isLocalNameSyntax } from '../util/validators';
+import { isLegacyLocalNameSyntax, isLocalNameSyntax } from '../util/validators';
 
 export interface NotifySettings {
   /** IAM groups whose members are reported; 'all': every managed user; []: nobody. */
@@ -35,7 +35,8 @@ export type NotifyDecision =
 export function decideNotify(pamType: string | undefined, user: string | undefined, settings: NotifySettings, record: MemberRecord | null): NotifyDecision {
   if (pamType !== 'open_session') return { notify: false, reason: 'not an open_session call' };
   if (settings.groups !== 'all' && settings.groups.length === 0) return { notify: false, reason: 'NOTIFY_GROUPS is empty' };
-  if (user === undefined || !isLocalNameSyntax(user)) return { notify: false, reason: 'PAM_USER is not a valid local name' };
+  // iam-ssh's form of a name, or the one aws-ec2-ssh gave an account that sync adopted
+  if (user === undefined || !(isLocalNameSyntax(user) || isLegacyLocalNameSyntax(user))) return { notify: false, reason: 'PAM_USER is not a valid local name' };
   if (settings.ignoreUsers.includes(user)) return { notify: false, reason: 'user is in NOTIFY_IGNORE_USERS' };
   if (!record) return { notify: true, iamUser: null, reason: 'no member record from sync: membership unknown' };
   const u = record.users.find((r) => r.localName === user);

@@ -4,7 +4,7 @@
  * name back to an IAM user without calling IAM, and to refuse unknown names for free.
  */
 import { readFileSync } from 'node:fs';
-import { isIamUserName, toLocalName } from '../sync/names';
+import { isIamUserName, toLegacyName, toLocalName } from '../sync/names';
 import { parseJsonObject } from './json';
 import { statePath } from './paths';
 import { isIamGroupName } from '../util/validators';
@@ -51,8 +51,9 @@ export function readSyncState(stateDir: string): SyncState | null {
     if (typeof u !== 'object' || u === null) return null;
     const { iamName, localName, uid, iamUserId, groups } = u as Record<string, unknown>;
     if (typeof iamName !== 'string' || !isIamUserName(iamName)) return null;
-    // The local name must be the mapping of the IAM name: a hand-edited file cannot alias users.
-    if (localName !== toLocalName(iamName)) return null;
+    // The local name must be the mapping of the IAM name, or aws-ec2-ssh's (case kept) for an account
+    // sync adopted: a hand-edited file cannot alias users.
+    if (localName !== toLocalName(iamName) && localName !== toLegacyName(iamName)) return null;
     if (uid !== null && !(typeof uid === 'number' && Number.isInteger(uid) && uid >= 0)) return null;
     if (typeof iamUserId !== 'string') return null;
     if (groups !== undefined && !isGroupList(groups)) return null;

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file';
 import { cachePath, keysEntryName } from '../state/paths';
-import { isValidLocalName } from './names';
+import { isManagedNameSyntax } from './names';
 import type { KeysCacheEntry } from '../keys/cache-entry';
 import { errnoText } from '../util/errno';
 import { asCacheOwner } from '../state/cache-access';
@@ -28,7 +28,7 @@ export function writeEntriesAsOwner(cacheDir: string, entries: readonly KeysCach
     }
     for (const entry of entries) {
       try {
-        if (!isValidLocalName(entry.localUser)) throw new Error('not a local user name');
+        if (!isManagedNameSyntax(entry.localUser)) throw new Error('not a local user name');
         writeFileAtomic(join(dir, keysEntryName(entry.localUser)), JSON.stringify(entry) + '\n', 0o600);
         written.push(entry.localUser);
       } catch (e) {

@@ -87,8 +87,15 @@ describe('planKeyFiles', () => {
     expect(planKeyFiles({ users: [], existing, managed, complete: true }).remove).toEqual(['alice', 'bob']);
   });
 
+  test("the name aws-ec2-ssh gave an adopted account (Alice.Smith) gets its file, and loses it like any other", () => {
+    const smith = { localName: 'Alice.Smith', iamName: 'Alice.Smith', keys: [k1] };
+    expect(planKeyFiles({ users: [smith], existing: none, managed: new Set(['Alice.Smith']), complete: true }).write).toEqual([{ user: 'Alice.Smith', content: formatKeyFile('Alice.Smith', [k1]) }]);
+    const existing = new Map([['Alice.Smith', formatKeyFile('Alice.Smith', [k1])]]);
+    expect(planKeyFiles({ users: [], existing, managed: new Set(['Alice.Smith']), complete: true }).remove).toEqual(['Alice.Smith']);
+  });
+
   test('hostile names are neither written nor removed', () => {
-    const hostile = ['../etc/passwd', 'a/b', '.', '..', 'Alice', 'x y', 'a\nb', ''];
+    const hostile = ['../etc/passwd', 'a/b', '.', '..', '-Alice', '.Alice', '1234', 'Root', 'x y', 'a\nb', ''];
     const existing = new Map(hostile.map((n) => [n, 'x']));
     const p = planKeyFiles({
       users: hostile.map((localName) => ({ localName, iamName: 'Alice', keys: [k1] })), existing, managed: new Set(hostile), complete: true,

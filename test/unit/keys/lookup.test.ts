@@ -107,6 +107,57 @@ test.each(['root', 'Alice', '-oProxyCommand', 'a'.repeat(33), 'x\ny'])('an unusa
   expect(r.names).toEqual(['keys.refused']);
 });
 
+describe("an account adopted from aws-ec2-ssh, under the name it gave (case kept)", () => {
+  const smith = { 'Alice.Smith': 'AIDASMITH' };
+  const smithKeys = { 'Alice.Smith': [{ id: 'APKAS', status: 'Active', body: keyA }] };
+  beforeEach(() => (managed['Alice.Smith'] = { iamName: 'Alice.Smith', iamUserId: 'AIDASMITH' }));
+  const record = (users: { iamName: string; localName: string }[]) => writeFileSync(syncStatePath(config.stateDir), JSON.stringify({
+    version: 1, writtenAt: new Date().toISOString(), scope: authScope(config), users: users.map((u) => ({ ...u, uid: 1001, iamUserId: `AIDA${u.iamName}` })),
+  }));
+
+  test('is served through the registry, and the next lookup is a cache hit', async () => {
+    const iam = fakeIam(smith, smithKeys);
+    const first = await run('Alice.Smith', iam);
+    expect(first.out).toBe(`${keyA}\n`);
+    expect(first.events.find((e) => e.event === 'keys.served')!.fields).toMatchObject({ user: 'Alice.Smith', iamUser: 'Alice.Smith', source: 'miss' });
+    const second = await run('Alice.Smith', iam);
+    expect(second.out).toBe(`${keyA}\n`);
+    expect(second.factoryCalls).toEqual([]);
+    expect(second.events.find((e) => e.event === 'keys.served')!.fields).toMatchObject({ source: 'hit' });
+  });
+
+  test("is served when sync's member list records it under that name", async () => {
+    record([{ iamName: 'Alice.Smith', localName: 'Alice.Smith' }]);
+    expect((await run('Alice.Smith', fakeIam(smith, smithKeys))).out).toBe(`${keyA}\n`);
+    expect((await run('alice', fakeIam(alice, aliceKeys))).events[0]!.fields).toMatchObject({ reason: 'not in the member list recorded by sync' });
+  });
+
+  test('a member list that names an account other than the IAM name spelled out (case kept or lower) is not trusted', async () => {
+    record([{ iamName: 'Alice.Smith', localName: 'ALICE.SMITH' }]);
+    managed['ALICE.SMITH'] = managed['Alice.Smith']!;
+    const r = await run('ALICE.SMITH', fakeIam(smith, smithKeys));
+    expect(r.events.find((e) => e.event === 'keys.served')).toBeDefined(); // the record is ignored; the registry still decides
+    expect(r.events.find((e) => e.event === 'keys.refused')).toBeUndefined();
+  });
+
+  test.each(['Alice.Smith', 'Bob'])('%j without a registry entry is refused without IAM', async (name) => {
+    delete managed['Alice.Smith'];
+    const r = await run(name, fakeIam(smith, smithKeys));
+    expect(r.out).toBe('');
+    expect(r.factoryCalls).toEqual([]);
+    expect(r.events).toEqual([expect.objectContaining({ event: 'keys.refused', fields: { user: name, reason: 'not an account iam-ssh created or adopted' } })]);
+  });
+
+  test.each(['-Alice', '.', '..', '.Alice', '1234', 'Root', 'Alice Smith', 'Alice/x', 'A'.repeat(33), 'Alice+x', 'Alice.Smith\n'])(
+    'a name outside aws-ec2-ssh\'s rule (%j) is refused by name, without a registry read or IAM', async (name) => {
+      managed[name] = { iamName: 'Alice.Smith', iamUserId: 'AIDASMITH' };
+      const r = await run(name, fakeIam(smith, smithKeys));
+      expect(r.out).toBe('');
+      expect(r.factoryCalls).toEqual([]);
+      expect(r.events).toEqual([expect.objectContaining({ event: 'keys.refused', fields: expect.objectContaining({ reason: expect.stringMatching(/^name /) }) })]);
+    });
+});
+
 test("a name outside sync's recorded member list is refused without IAM", async () => {
   const state = { version: 1, writtenAt: new Date().toISOString(), scope: authScope(config), users: [{ iamName: 'Bob', localName: 'bob', uid: 2000, iamUserId: 'AIDABOB' }] };
   writeFileSync(syncStatePath(config.stateDir), JSON.stringify(state));

@@ -34,11 +34,17 @@ describe('decideNotify', () => {
     expect(decideNotify(type, 'grace', breakGlass, record).notify).toBe(false);
   });
 
+  test("an account adopted from aws-ec2-ssh is reported under the name it kept (case and all)", () => {
+    const adopted: MemberRecord = { ...record, users: [...record.users, { localName: 'Grace.Hopper', iamName: 'Grace.Hopper', groups: ['break-glass'] }] };
+    expect(decideNotify('open_session', 'Grace.Hopper', breakGlass, adopted)).toEqual({ notify: true, iamUser: 'Grace.Hopper', reason: 'member of break-glass' });
+    expect(decideNotify('open_session', 'Grace', breakGlass, record)).toEqual({ notify: false, reason: 'not a user managed by sync' });
+  });
+
   test('an empty NOTIFY_GROUPS turns the feature off', () => {
     expect(decideNotify('open_session', 'grace', { groups: [], ignoreUsers: [] }, record)).toEqual({ notify: false, reason: 'NOTIFY_GROUPS is empty' });
   });
 
-  test.each([undefined, '', 'Grace', 'root;rm', '../etc', 'a\nb', '-x', 'x'.repeat(40)])('hostile or invalid PAM_USER %p is not looked up', (user) => {
+  test.each([undefined, '', 'Gr ace', '.Grace', '1234', 'root;rm', '../etc', 'a\nb', '-x', 'x'.repeat(40)])('hostile or invalid PAM_USER %p is not looked up', (user) => {
     expect(decideNotify('open_session', user, breakGlass, record)).toEqual({ notify: false, reason: 'PAM_USER is not a valid local name' });
   });
 
