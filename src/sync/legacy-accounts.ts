@@ -18,8 +18,8 @@ export type AdoptedNames = 'keep' | 'rename' | 'rename-home';
 export const LEGACY_SUDOERS_DIR = '/etc/sudoers.d';
 
 /** aws-ec2-ssh's file for an account: every `.` replaced by a space, since sudo skips file names with a dot. */
-export function legacySudoersPath(user: string): string {
-  return `${LEGACY_SUDOERS_DIR}/${user.replace(/\./g, ' ')}`;
+export function legacySudoersPath(user: string, dir = LEGACY_SUDOERS_DIR): string {
+  return `${dir}/${user.replace(/\./g, ' ')}`;
 }
 
 /** Exactly what aws-ec2-ssh writes into that file (its echo ends the line; a file without the line break counts too). */

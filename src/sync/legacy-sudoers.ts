@@ -4,7 +4,7 @@
  */
 import { lstatSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { mustExec, type Exec } from '../platform/exec';
+import type { Exec } from '../platform/exec';
 import { isMissing } from '../util/errno';
 import { LEGACY_SUDOERS_DIR, isLegacySudoersRule, legacySudoersPath } from './legacy-accounts';
 
@@ -51,19 +51,16 @@ export interface SudoGrantCheck {
  * aws-ec2-ssh's own 0644 files, which sudo itself reads).
  */
 export async function removeLegacySudoers(
-  user: string, file: string, content: string, grant: string | null, check: SudoGrantCheck, run: Exec,
+  user: string, file: string, content: string, grant: string | null, check: SudoGrantCheck, run: Exec, dir = LEGACY_SUDOERS_DIR,
 ): Promise<void> {
-  if (file !== legacySudoersPath(user) || !isLegacySudoersRule(user, content)) throw new Error(`${file} is not aws-ec2-ssh's file of ${user}`);
+  if (file !== legacySudoersPath(user, dir) || !isLegacySudoersRule(user, content)) throw new Error(`${file} is not aws-ec2-ssh's file of ${user}`);
   if (grant !== null) {
     if (!(await check.isMember(user, grant))) throw new Error(`${file} is kept: ${user} is not a member of ${grant}`);
     const rule = (check.dropIn() ?? '').split('\n').some((l) => l.startsWith(`%${grant} `));
     if (!rule) throw new Error(`${file} is kept: iam-ssh's sudoers drop-in does not grant ${grant}`);
   }
-  try {
-    await mustExec(run, 'visudo', ['-c', '-q', '-f', MAIN_SUDOERS]);
-  } catch (e) {
-    throw new Error(`${file} is kept: the sudoers configuration does not check: ${(e as Error).message}`, { cause: e });
-  }
+  const parsed = await run('visudo', ['-c', '-q', '-f', MAIN_SUDOERS]);
+  if (parsed.exitCode !== 0) throw new Error(`${file} is kept: the sudoers configuration does not check: visudo exited ${parsed.exitCode}: ${(parsed.stderr || parsed.stdout).trim()}`);
   let now: string;
   try {
     const st = lstatSync(file);
