@@ -69,7 +69,9 @@ export function resolveLegacyAccounts(users: readonly IamUserSnap[], names: Name
       continue;
     }
     out.keepAside.add(legacy);
+    let servedBy: string | null = null;
     const serveBy = (name: string) => {
+      servedBy = name;
       // The mapped name, if it has an account too, is set aside: never removed as a leaver.
       if (mappedOk) {
         out.byLocal.delete(mapped);
@@ -103,9 +105,11 @@ export function resolveLegacyAccounts(users: readonly IamUserSnap[], names: Name
       }
       // An unmarked account under the mapped name itself is the planner's (unmanaged_conflict or protected_account).
     }
-    const current = [...out.byLocal].find(([, n]) => n === iamName)?.[0];
-    const adopted = current !== undefined && (out.adopt.has(current) || own(view.registry, current)?.adopted === true);
-    if (adoptedNames !== 'keep' && adopted && current !== mapped && mappedOk) {
+    // Only an adopted account under aws-ec2-ssh's spelling has another name to take.
+    const current: string | null = servedBy;
+    const entry = current !== null ? own(view.registry, current) : undefined;
+    const adopted = current !== null && (out.adopt.has(current) || (entry?.adopted === true && entry.uid === account.uid));
+    if (adoptedNames !== 'keep' && current !== null && adopted && current !== mapped && mappedOk) {
       if (own(view.users, mapped) || view.groupExists(mapped)) {
         out.notices.push({ level: 'warn', code: 'rename_blocked', user: current, iamName, message: `${current} is not renamed to ${mapped} (ADOPTED_NAMES=${adoptedNames}): ${own(view.users, mapped) ? 'an account' : 'a group'} of that name exists` });
       } else out.renameTo.set(current, mapped);
