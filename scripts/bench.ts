@@ -189,7 +189,11 @@ async function main(): Promise<void> {
   const synced = config('synced.conf', join(dir, 'state'));
   const keys = (cfg: string, user: string, fp?: string) => ['--config', cfg, 'keys', user, ...(fp ? [fp] : [])];
   const entryFile = join(cacheDir, 'keys', 'alice.smith.json');
-  const emptyCache = () => rmSync(cacheDir, { recursive: true, force: true });
+  // install makes CACHE_DIR for the command user (here: root, which runs keys); keys never does.
+  const emptyCache = () => {
+    rmSync(cacheDir, { recursive: true, force: true });
+    mkdirSync(cacheDir, { mode: 0o700 });
+  };
 
   // The member list `sync` records, in the scope `keys` computes from the config.
   const state: SyncState = {
