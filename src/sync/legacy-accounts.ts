@@ -9,7 +9,12 @@
  * asks for it. People keep the login name they type today; their home, files and UID stay.
  */
 import { isLegacyLocalName, toLegacyName, toLocalName, type NameMapping } from './names';
-import type { IamUserSnap, LocalUser, Notice, RegistryEntry } from './plan';
+import type { NoticeCode } from './notice-codes';
+
+/** What this module reads of the planner's inputs, and the notices it gives (plan.ts's types fit). */
+interface Account { uid: number }
+interface Registered { uid: number | null; adopted?: true }
+export interface LegacyNotice { level: 'warn'; code: NoticeCode; message: string; user?: string; iamName?: string }
 
 /** What becomes of an adopted account's name: kept (the default), or renamed to iam-ssh's lower-case form, its home moved too. */
 export type AdoptedNames = 'keep' | 'rename' | 'rename-home';
@@ -29,8 +34,8 @@ export function isLegacySudoersRule(user: string, content: string): boolean {
 }
 
 export interface LegacyView {
-  users: Record<string, LocalUser>;
-  registry: Record<string, RegistryEntry>;
+  users: Record<string, Account>;
+  registry: Record<string, Registered>;
   isMarked(user: string): boolean;
   groupExists(group: string): boolean;
   markerGroup: string;
@@ -47,12 +52,12 @@ export interface LegacyResolution {
   served: Set<string>;
   /** aws-ec2-ssh's names of the authorized IAM users: whatever happens to them, never removed as leavers. */
   keepAside: Set<string>;
-  notices: Notice[];
+  notices: LegacyNotice[];
 }
 
 const own = <T>(r: Record<string, T>, key: string): T | undefined => (Object.hasOwn(r, key) ? r[key] : undefined);
 
-export function resolveLegacyAccounts(users: readonly IamUserSnap[], names: NameMapping, view: LegacyView, adoptedNames: AdoptedNames): LegacyResolution {
+export function resolveLegacyAccounts(users: readonly { userName: string }[], names: NameMapping, view: LegacyView, adoptedNames: AdoptedNames): LegacyResolution {
   const out: LegacyResolution = { byLocal: new Map(names.byLocal), adopt: new Set(), renameTo: new Map(), served: new Set(), keepAside: new Set(), notices: [] };
   const unusable = new Set(names.skipped.filter((s) => s.reason === 'collision' || s.reason === 'not-iam-name').map((s) => s.iamName));
   for (const { userName: iamName } of [...users].sort((a, b) => (a.userName < b.userName ? -1 : 1))) {
@@ -145,9 +150,9 @@ export type RemoveLegacySudoers = { kind: 'remove-legacy-sudoers'; user: string;
  */
 export function legacySudoersChanges(
   files: Readonly<Record<string, string>>, staying: readonly SudoStanding[], removed: readonly string[], s: LegacySudoersSettings,
-): { actions: RemoveLegacySudoers[]; notices: Notice[]; withheld: boolean } {
+): { actions: RemoveLegacySudoers[]; notices: LegacyNotice[]; withheld: boolean } {
   const actions: RemoveLegacySudoers[] = [];
-  const notices: Notice[] = [];
+  const notices: LegacyNotice[] = [];
   const fileOf = (user: string) => {
     const file = legacySudoersPath(user);
     const name = file.slice(LEGACY_SUDOERS_DIR.length + 1);
