@@ -12,7 +12,7 @@ import type { Config } from '../config/config';
 import { writeFileAtomic } from '../util/atomic-file';
 import { ROLE_CREDENTIALS_FILE } from '../state/paths';
 import { parseJsonObject } from '../state/json';
-import { readPlantableFile } from '../state/cache-access';
+import { readRegularFile } from '../util/regular-file';
 import { clientOptions, loadSdk } from './sdk';
 
 export interface RoleCredentials {
@@ -42,7 +42,7 @@ interface CacheRecord {
 /** The cached credentials when they are ours, for this role and endpoint, and not near expiry. */
 function readCachedRoleCredentials(file: string, roleArn: string, endpoint: string, now: number): RoleCredentials | null {
   try {
-    const read = readPlantableFile(file);
+    const read = readRegularFile(file);
     // Only a file of our own that nobody else can read or have planted.
     if (!read || read.uid !== (process.geteuid?.() ?? 0) || (read.mode & 0o077) !== 0) return null;
     const r = (parseJsonObject(read.text) ?? {}) as Partial<CacheRecord>;

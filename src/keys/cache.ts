@@ -7,7 +7,7 @@ import { lstatSync, mkdirSync, unlinkSync, statSync, watch, type FSWatcher } fro
 import { join } from 'node:path';
 import { cachePath, keysEntryName, keysLockName } from '../state/paths';
 import { removeOwnPidFile, tryCreatePidFile } from '../state/pid-lock';
-import { readPlantableFile } from '../state/cache-access';
+import { readRegularFile } from '../util/regular-file';
 import { writeFileAtomic } from '../util/atomic-file';
 import { decodeEntry, type KeysCacheEntry } from './cache-entry';
 
@@ -29,7 +29,7 @@ export class KeysCache {
   }
 
   read(localUser: string, scope: string): KeysCacheEntry | null {
-    const file = readPlantableFile(this.file(localUser));
+    const file = readRegularFile(this.file(localUser));
     return file && decodeEntry(file.text, localUser, scope);
   }
 

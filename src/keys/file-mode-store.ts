@@ -2,12 +2,13 @@
  * The directory of file mode's AuthorizedKeysFiles (KEYS_FILE_DIR): checked the way sshd's
  * StrictModes checks it, read, and changed one atomic file at a time.
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file';
 import { isManagedNameSyntax } from '../sync/names';
 import { KEY_DIR_MODE, KEY_FILE_MODE } from './file-mode';
 import { errnoText, isMissing } from '../util/errno';
+import { readRegularFile } from '../util/regular-file';
 
 /** A file of ours holds a few keys; anything far larger was not written by us. */
 const MAX_FILE_BYTES = 1 << 20;
@@ -47,13 +48,9 @@ export function readKeyFiles(dir: string): Map<string, string> {
   }
   for (const name of names) {
     if (!isManagedNameSyntax(name)) continue;
-    const path = join(dir, name);
-    try {
-      const st = lstatSync(path);
-      // A symlink or an oversized file is not one of ours: listed with no content, so that
-      // it is replaced (for a managed user) and never followed.
-      out.set(name, st.isFile() && st.size <= MAX_FILE_BYTES ? readFileSync(path, 'utf8') : '');
-    } catch { /* vanished meanwhile */ }
+    // A symlink, a FIFO or an oversized file is not one of ours: listed with no content, so
+    // that it is replaced (for a managed user) and never followed.
+    out.set(name, readRegularFile(join(dir, name), MAX_FILE_BYTES)?.text ?? '');
   }
   return out;
 }

@@ -1,49 +1,11 @@
 /**
  * CACHE_DIR belongs to the unprivileged command user, so anything in it may have been planted:
  * a FIFO that blocks a reader, a symlink that points a root process somewhere else, a huge
- * file. Every read there goes through readPlantableFile, and root touches CACHE_DIR only as its
+ * file. Every read there goes through util/regular-file.ts, and root touches CACHE_DIR only as its
  * owner (asCacheOwner), so a planted link reaches no more than the owner could reach itself.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { errnoText } from '../util/errno';
-
-/** Our cache files hold a few keys or a member list; anything far larger was not written by us. */
-export const MAX_CACHE_FILE_BYTES = 4 << 20;
-
-export interface PlantableRead {
-  text: string;
-  uid: number;
-  mode: number;
-}
-
-/**
- * A regular file's content, opened without following a symlink at its name and without
- * blocking (a FIFO), at most maxBytes; null for anything else or any error.
- */
-export function readPlantableFile(path: string, maxBytes = MAX_CACHE_FILE_BYTES): PlantableRead | null {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > maxBytes) return null;
-    const buf = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return { text: buf.subarray(0, off).toString('utf8'), uid: st.uid, mode: st.mode & 0o7777 };
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export interface CacheOwner {
   uid: number;

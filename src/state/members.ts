@@ -6,14 +6,14 @@ import { mkdirSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-file';
 import { cachePath } from './paths';
 import { parseJsonObject } from './json';
-import { readPlantableFile } from './cache-access';
+import { readRegularFile } from '../util/regular-file';
 import { isIamUserName } from '../sync/names';
 import type { IamUserRef } from '../aws/iam';
 
 /** The cached member list and when it was read from IAM; null when absent, foreign or older than ttlMs. */
 export function readMembers(cacheDir: string, scope: string, now: number, ttlMs: number): { fetchedAt: number; users: IamUserRef[] } | null {
   try {
-    const file = readPlantableFile(cachePath(cacheDir, 'members'));
+    const file = readRegularFile(cachePath(cacheDir, 'members'));
     const raw = file && parseJsonObject(file.text);
     if (!raw || raw.version !== 1 || raw.scope !== scope || typeof raw.fetchedAt !== 'number') return null;
     const age = now - raw.fetchedAt;

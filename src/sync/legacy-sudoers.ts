@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Exec } from '../platform/exec';
 import { isMissing } from '../util/errno';
 import { LEGACY_SUDOERS_DIR, isLegacySudoersRule, legacySudoersPath } from './legacy-accounts';
+import { readRegularFile } from '../util/regular-file';
 
 /** aws-ec2-ssh's files hold one short line; anything far larger is not one of them. */
 const MAX_BYTES = 4096;
@@ -27,11 +28,8 @@ export function readLegacySudoers(dir = LEGACY_SUDOERS_DIR): Record<string, stri
   }
   for (const name of names) {
     if (name.includes('.') || name.endsWith('~')) continue;
-    const path = join(dir, name);
-    try {
-      const st = lstatSync(path);
-      if (st.isFile() && st.size <= MAX_BYTES) out[name] = readFileSync(path, 'utf8');
-    } catch { /* vanished meanwhile */ }
+    const file = readRegularFile(join(dir, name), MAX_BYTES);
+    if (file) out[name] = file.text;
   }
   return out;
 }
