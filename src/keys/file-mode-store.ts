@@ -2,13 +2,13 @@
  * The directory of file mode's AuthorizedKeysFiles (KEYS_FILE_DIR): checked the way sshd's
  * StrictModes checks it, read, and changed one atomic file at a time.
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file';
 import { isManagedNameSyntax } from '../sync/names';
 import { KEY_DIR_MODE, KEY_FILE_MODE } from './file-mode';
 import { errnoText, isMissing } from '../util/errno';
-import { readRegularFile } from '../util/regular-file';
+import { directoryNames, readRegularFile } from '../util/regular-file';
 
 /** A file of ours holds a few keys; anything far larger was not written by us. */
 const MAX_FILE_BYTES = 1 << 20;
@@ -40,13 +40,7 @@ export function prepareKeysDir(dir: string): string | null {
 /** Content of the regular files whose names are local user names; other entries are not ours. */
 export function readKeyFiles(dir: string): Map<string, string> {
   const out = new Map<string, string>();
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const name of names) {
+  for (const name of directoryNames(dir)) {
     if (!isManagedNameSyntax(name)) continue;
     // A symlink, a FIFO or an oversized file is not one of ours: listed with no content, so
     // that it is replaced (for a managed user) and never followed.

@@ -2,12 +2,12 @@
  * aws-ec2-ssh's per-user sudoers files on this host: read for the plan, and removed one at a time,
  * each only once the sudoers configuration without it is known to give what iam-ssh's rule gives.
  */
-import { lstatSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Exec } from '../platform/exec';
 import { isMissing } from '../util/errno';
 import { LEGACY_SUDOERS_DIR, isLegacySudoersRule, legacySudoersPath } from './legacy-accounts';
-import { readRegularFile } from '../util/regular-file';
+import { directoryNames, readRegularFile } from '../util/regular-file';
 
 /** aws-ec2-ssh's files hold one short line; anything far larger is not one of them. */
 const MAX_BYTES = 4096;
@@ -20,13 +20,7 @@ const MAIN_SUDOERS = '/etc/sudoers';
  */
 export function readLegacySudoers(dir = LEGACY_SUDOERS_DIR): Record<string, string> {
   const out: Record<string, string> = {};
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const name of names) {
+  for (const name of directoryNames(dir)) {
     if (name.includes('.') || name.endsWith('~')) continue;
     const file = readRegularFile(join(dir, name), MAX_BYTES);
     if (file) out[name] = file.text;

@@ -2,7 +2,7 @@
  * Reads a file that someone else may have planted something at: only a regular file, opened
  * without following a symlink at its name and without blocking (a FIFO), of bounded size.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 
 /** The files iam-ssh reads this way hold a few keys, a member list or a sudoers line; anything far larger is not one. */
 const DEFAULT_MAX_BYTES = 4 << 20;
@@ -39,5 +39,14 @@ export function readRegularFile(path: string, maxBytes = DEFAULT_MAX_BYTES): Reg
     return null;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The names in a directory; none when it cannot be read (absent, not a directory). */
+export function directoryNames(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
