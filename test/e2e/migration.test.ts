@@ -65,11 +65,11 @@ done
 const PERSONAL_FILES = `
 set -e
 home=$(getent passwd "$1" | cut -d: -f6)
-install -d -o "$1" -g "$1" -m 0700 "$home/.ssh" "$home/work"
+install -d -o "$1" -g "$1" -m 0700 "$home/.ssh" "$home/projects"
 printf 'Host build\\n  User %s\\n' "$1" > "$home/.ssh/config"
-printf 'notes of %s\\n' "$1" > "$home/work/notes.txt"
-head -c 4096 /dev/urandom > "$home/work/data.bin"
-chown "$1:$1" "$home/.ssh/config" "$home/work/notes.txt" "$home/work/data.bin"
+printf 'notes of %s\\n' "$1" > "$home/projects/notes.txt"
+head -c 4096 /dev/urandom > "$home/projects/data.bin"
+chown "$1:$1" "$home/.ssh/config" "$home/projects/notes.txt" "$home/projects/data.bin"
 chmod 0600 "$home/.ssh/config"
 `;
 
@@ -219,7 +219,7 @@ rootSuite('migration from aws-ec2-ssh, step by step as docs/migration.md says', 
   test('step 3: each person logs in with a real ssh client under the name they had, the one below UID_MIN too', async () => {
     const sshd = await Sshd.startFromFile(ns(), MAIN);
     for (const p of PEOPLE) {
-      const r = await sshLogin(sshd.port, loginName(p), keys[p.iam]!, ['id -un; id -u; cat ~/work/notes.txt 2>/dev/null; sudo -n true 2>/dev/null && echo SUDO-OK || echo SUDO-DENIED']);
+      const r = await sshLogin(sshd.port, loginName(p), keys[p.iam]!, ['id -un; id -u; cat ~/projects/notes.txt 2>/dev/null; sudo -n true 2>/dev/null && echo SUDO-OK || echo SUDO-DENIED']);
       expect(r.code).toBe(0);
       const [name, uid, ...rest] = r.stdout.trim().split('\n');
       expect(name).toBe(loginName(p));
