@@ -49,3 +49,22 @@ export function healthyFacts(): DoctorFacts {
     },
   };
 }
+
+/** One row of a check table: title, change to the healthy facts, expected status, summary and fix patterns. */
+export type CheckCase = [string, (f: DoctorFacts) => void, 'ok' | 'warn' | 'fail' | 'skip', RegExp?, RegExp?];
+
+/** A describe block with one test per row, each run on fresh healthy facts. */
+export function checkTable(name: string, run: (f: DoctorFacts) => { status: string; summary: string; fix?: string }, cases: CheckCase[]): void {
+  describe(name, () => {
+    // Rows differ in length; an object per row keeps jest from passing its done callback.
+    test.each(cases.map(([title, change, status, summary, fix]) => ({ title, change, status, summary, fix })))('$title', ({ change, status, summary, fix }) => {
+      const f = healthyFacts();
+      change(f);
+      const res = run(f);
+      expect(res.status).toBe(status);
+      if (summary) expect(res.summary).toMatch(summary);
+      if (fix) expect(res.fix).toMatch(fix);
+      if (status === 'fail') expect(res.fix ?? res.summary).toBeTruthy();
+    });
+  });
+}

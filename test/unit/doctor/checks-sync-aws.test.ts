@@ -2,22 +2,9 @@
 import { checkLastSync, checkSchedule, formatAge } from '../../../src/doctor/checks-sync';
 import { checkClock, checkCredentials, checkIam, checkSsm } from '../../../src/doctor/checks-aws';
 import type { AwsFacts, DoctorFacts } from '../../../src/doctor/facts';
-import { healthyFacts, file, NOW } from '../../helpers/doctor-fixtures';
+import { checkTable, file, NOW } from '../../helpers/doctor-fixtures';
 
-type Case = [string, (f: DoctorFacts) => void, 'ok' | 'warn' | 'fail' | 'skip', RegExp?, RegExp?];
-
-function table(name: string, run: (f: DoctorFacts) => { status: string; summary: string; fix?: string }, cases: Case[]): void {
-  describe(name, () => {
-    test.each(cases.map(([title, change, status, summary, fix]) => ({ title, change, status, summary, fix })))('$title', ({ change, status, summary, fix }) => {
-      const f = healthyFacts();
-      change(f);
-      const res = run(f);
-      expect(res.status).toBe(status);
-      if (summary) expect(res.summary).toMatch(summary);
-      if (fix) expect(res.fix).toMatch(fix);
-    });
-  });
-}
+const table = checkTable;
 
 const CRON_LINE = '*/10 * * * * root /usr/local/bin/iam-ssh sync\n';
 const aws = (f: DoctorFacts): AwsFacts => f.aws!;

@@ -4,24 +4,9 @@ import {
   checkSshdConfig, checkStateDir, mayAccess, runChecks, sshdComplaint, CHECKS,
 } from '../../../src/doctor/checks';
 import type { DoctorFacts, PathFact } from '../../../src/doctor/facts';
-import { healthyFacts, dir, file } from '../../helpers/doctor-fixtures';
+import { checkTable, healthyFacts, dir, file } from '../../helpers/doctor-fixtures';
 
-type Case = [string, (f: DoctorFacts) => void, 'ok' | 'warn' | 'fail' | 'skip', RegExp?, RegExp?];
-
-function table(name: string, run: (f: DoctorFacts) => { status: string; summary: string; fix?: string }, cases: Case[]): void {
-  describe(name, () => {
-    // Rows differ in length; an object per row keeps jest from passing its done callback.
-    test.each(cases.map(([title, change, status, summary, fix]) => ({ title, change, status, summary, fix })))('$title', ({ change, status, summary, fix }) => {
-      const f = healthyFacts();
-      change(f);
-      const res = run(f);
-      expect(res.status).toBe(status);
-      if (summary) expect(res.summary).toMatch(summary);
-      if (fix) expect(res.fix).toMatch(fix);
-      if (status === 'fail') expect(res.fix ?? res.summary).toBeTruthy();
-    });
-  });
-}
+const table = checkTable;
 
 const settings = (f: DoctorFacts) => (f.sshd.ran ? f.sshd.settings : {});
 
