@@ -14,6 +14,15 @@ command -v nsenter >/dev/null || need+=(util-linux)
 command -v useradd >/dev/null || need+=(passwd)
 # The sync kill tests stop useradd between the files it commits, with strace's fault injection.
 command -v strace >/dev/null || need+=(strace)
+# Release: arm64 runs under qemu-user; packages from dpkg-deb and rpmbuild; signatures with gpg.
+command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
+command -v rpmbuild >/dev/null || need+=(rpm)
+command -v dpkg-deb >/dev/null || need+=(dpkg)
+command -v gpg >/dev/null || need+=(gpg gpg-agent)
+command -v minisign >/dev/null || need+=(minisign)
+# A real systemd booted in a container for the tests of the systemd paths.
+command -v systemd-nspawn >/dev/null || need+=(systemd-container)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq
