@@ -30,6 +30,8 @@ export const PURE_MODULES = [
   'src/notify/rules.ts',
   'src/platform/sshd-config.ts',
   'src/platform/sshd-unit.ts',
+  'src/publish/lambda-config.ts',
+  'src/publish/lambda-event.ts',
   'src/sync/account-files.ts',
   'src/sync/apply.ts',
   'src/sync/legacy-accounts.ts',
