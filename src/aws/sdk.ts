@@ -17,6 +17,14 @@ export const loadSdk = {
     quietSdk();
     return import('@aws-sdk/client-sts');
   },
+  s3: async () => {
+    quietSdk();
+    return import('@aws-sdk/client-s3');
+  },
+  kms: async () => {
+    quietSdk();
+    return import('@aws-sdk/client-kms');
+  },
 };
 
 /**

@@ -7,6 +7,7 @@ import { installCommand } from '../install/install';
 import { uninstallCommand } from '../install/uninstall';
 import { doctorCommand } from '../doctor/command';
 import { notifyLoginCommand } from '../notify/command';
+import { publishCommand } from '../publish/command';
 
 declare const IAM_SSH_VERSION: string;
 export const VERSION = typeof IAM_SSH_VERSION === 'string' ? IAM_SSH_VERSION : '0.0.0-dev';
@@ -48,6 +49,7 @@ function parser(argv: string[], env: Env) {
     .command(uninstallCommand(fromEnv))
     .command(doctorCommand(fromEnv))
     .command(notifyLoginCommand(fromEnv))
+    .command(publishCommand(fromEnv))
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .version(VERSION)

@@ -79,6 +79,18 @@ export interface Config {
   /** Hard budget of one notify-login run. */
   notifyTimeoutMs: number;
   sendmailProgram: string;
+
+  // access snapshot (docs/fleet.md)
+  /** s3://bucket/key of the signed manifest: sync reads it instead of IAM; publish writes it. */
+  snapshotUrl: string | null;
+  /** The publisher's KMS signing key: key id, ARN or alias. */
+  snapshotKmsKey: string | null;
+  /** The instances' pinned verification key: a PEM file; local file only. */
+  snapshotPublicKey: string | null;
+  /** A snapshot generated longer ago is never applied. */
+  snapshotMaxAgeMs: number;
+  /** What sync does when the snapshot is stale or refused: nothing more, or read IAM itself. */
+  snapshotFallback: 'none' | 'iam';
 }
 
 type Spec = { [K in keyof Config]?: (value: string) => Config[K] };
@@ -140,6 +152,11 @@ key('NOTIFY_WEBHOOK_URL', 'notifyWebhookUrl', (s) => (s === '' ? null : v.webhoo
 key('NOTIFY_EMAIL', 'notifyEmail', v.emailAddresses);
 key('NOTIFY_TIMEOUT', 'notifyTimeoutMs', v.durationIn(500, 30 * SECOND));
 key('SENDMAIL_PROGRAM', 'sendmailProgram', v.absolutePath);
+key('SNAPSHOT_URL', 'snapshotUrl', (s) => (s === '' ? null : v.s3Url(s)));
+key('SNAPSHOT_KMS_KEY', 'snapshotKmsKey', (s) => (s === '' ? null : v.kmsKeyId(s)));
+key('SNAPSHOT_PUBLIC_KEY', 'snapshotPublicKey', (s) => (s === '' ? null : v.absolutePath(s)));
+key('SNAPSHOT_MAX_AGE', 'snapshotMaxAgeMs', v.durationIn(60 * SECOND, 7 * DAY));
+key('SNAPSHOT_FALLBACK', 'snapshotFallback', (s) => v.oneOf(s, ['none', 'iam'] as const));
 
 export function defaults(): Config {
   return {
@@ -190,6 +207,11 @@ export function defaults(): Config {
     notifyEmail: [],
     notifyTimeoutMs: 3_000,
     sendmailProgram: '/usr/sbin/sendmail',
+    snapshotUrl: null,
+    snapshotKmsKey: null,
+    snapshotPublicKey: null,
+    snapshotMaxAgeMs: 3_600_000,
+    snapshotFallback: 'none',
   };
 }
 

@@ -43,6 +43,9 @@ export interface ConfigLayer {
 export const SSM_SETTABLE: ReadonlySet<string> = new Set([
   'IAM_AUTHORIZED_GROUPS', 'SUDOERS_GROUPS', 'LOCAL_GROUPS', 'GROUP_MAP', 'DONOTSYNC', 'UID_MODE', 'UID_MIN', 'UID_MAX',
   'MAX_REMOVALS', 'SUDO_RULE', 'KEYS_CACHE_TTL', 'KEYS_MAX_STALE', 'KEYS_TIMEOUT', 'IAM_REQUEST_TIMEOUT',
+  // Where the fleet's access snapshot is, how old it may be, whether to read IAM when it fails: a
+  // snapshot still needs the signature of the key pinned in the local file (SNAPSHOT_PUBLIC_KEY).
+  'SNAPSHOT_URL', 'SNAPSHOT_MAX_AGE', 'SNAPSHOT_FALLBACK',
 ]);
 
 const where = (e: LayerEntry) => (e.line === null ? e.source : `${e.source}:${e.line}`);

@@ -1,6 +1,7 @@
 /** Value parsers for config keys. Each throws a plain Error whose message becomes `file:line: KEY: message`. */
 import { isAwsRegion, isLocalNameSyntax, isIamGroupName } from '../util/validators';
 import { parseSudoRule } from './sudo-rule';
+import { parseS3Url } from '../snapshot/s3-url';
 
 export function list(v: string): string[] {
   return v
@@ -74,6 +75,20 @@ export function url(v: string): string {
   const u = parseUrl(v);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`"${v}" is not an http(s) URL`);
   return v.replace(/\/+$/, '');
+}
+
+/** SNAPSHOT_URL: s3://bucket/key. */
+export function s3Url(v: string): string {
+  parseS3Url(v.trim());
+  return v.trim();
+}
+
+const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]{1,250}|alias\/[A-Za-z0-9/_-]{1,250}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+
+/** A KMS key id, key ARN, alias name or alias ARN. */
+export function kmsKeyId(v: string): string {
+  if (!KMS_KEY.test(v.trim())) throw new Error(`"${v}" is not a KMS key id, ARN or alias`);
+  return v.trim();
 }
 
 export function region(v: string): string {

@@ -68,7 +68,8 @@ export class IamProxy {
     const server = createServer(async (req, res) => {
       const raw = await body(req);
       const params = new URLSearchParams(raw.toString('utf8'));
-      const action = params.get('Action') ?? String(req.headers['x-amz-target'] ?? 'unknown').split('.').pop()!;
+      // S3 speaks REST: its calls are counted by method (S3.GET, S3.PUT).
+      const action = params.get('Action') ?? (req.headers['x-amz-target'] ? String(req.headers['x-amz-target']).split('.').pop()! : `S3.${req.method}`);
       self.counts[action] = (self.counts[action] ?? 0) + 1;
       const credential = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''));
       self.signed.push({ action, accessKeyId: credential?.[1] ?? '' });
@@ -102,7 +103,8 @@ export class IamProxy {
         const upstream = await fetch(target + (req.url ?? '/'), { method: req.method, headers, body: raw.length ? raw : undefined });
         let out = Buffer.from(await upstream.arrayBuffer());
         if (rule?.fault === 'drop-element' && upstream.ok) out = Buffer.from(dropElement(out.toString('utf8'), rule.element ?? ''), 'utf8');
-        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'text/xml', ...(self.dateHeader ? { date: self.dateHeader } : {}) }).end(out);
+        const etag = upstream.headers.get('etag');
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'text/xml', ...(etag ? { etag } : {}), ...(self.dateHeader ? { date: self.dateHeader } : {}) }).end(out);
       } catch (e) {
         res.writeHead(502).end(String(e));
       }
