@@ -7,6 +7,7 @@ import { installCommand } from '../install/install';
 import { uninstallCommand } from '../install/uninstall';
 import { doctorCommand } from '../doctor/command';
 import { notifyLoginCommand } from '../notify/command';
+import { recordCommand, replayCommand, sessionsCommand } from '../record/command';
 import { publishCommand } from '../publish/command';
 
 declare const IAM_SSH_VERSION: string;
@@ -49,6 +50,9 @@ function parser(argv: string[], env: Env) {
     .command(uninstallCommand(fromEnv))
     .command(doctorCommand(fromEnv))
     .command(notifyLoginCommand(fromEnv))
+    .command(recordCommand(fromEnv))
+    .command(replayCommand())
+    .command(sessionsCommand())
     .command(publishCommand(fromEnv))
     .demandCommand(1, 'Name a command; see --help.')
     .strict()

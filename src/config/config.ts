@@ -91,6 +91,18 @@ export interface Config {
   snapshotMaxAgeMs: number;
   /** What sync does when the snapshot is stale or refused: nothing more, or read IAM itself. */
   snapshotFallback: 'none' | 'iam';
+
+  // session recording (docs/recording.md)
+  /** null: nobody is recorded; 'all': every managed user; else members of these IAM groups. */
+  recordGroups: string[] | 'all' | null;
+  /** The local group sync keeps for them, which sshd's `Match Group` block names. */
+  recordLocalGroup: string;
+  /** journald unreachable at the start of a recorded session: refuse it, or run it unrecorded with a warning. */
+  recordJournalDown: 'refuse' | 'allow';
+  /** Record the data of sessions without a terminal (scp, sftp, rsync, `ssh host cmd`), not only their command and byte counts. */
+  recordCommandData: boolean;
+  /** Bytes that may wait for a slow journald before data is dropped and a gap recorded. */
+  recordBufferBytes: number;
 }
 
 type Spec = { [K in keyof Config]?: (value: string) => Config[K] };
@@ -152,6 +164,11 @@ key('NOTIFY_WEBHOOK_URL', 'notifyWebhookUrl', (s) => (s === '' ? null : v.webhoo
 key('NOTIFY_EMAIL', 'notifyEmail', v.emailAddresses);
 key('NOTIFY_TIMEOUT', 'notifyTimeoutMs', v.durationIn(500, 30 * SECOND));
 key('SENDMAIL_PROGRAM', 'sendmailProgram', v.absolutePath);
+key('RECORD_GROUPS', 'recordGroups', sudoersGroups);
+key('RECORD_LOCAL_GROUP', 'recordLocalGroup', v.localGroup);
+key('RECORD_JOURNAL_DOWN', 'recordJournalDown', (s) => v.oneOf(s, ['refuse', 'allow'] as const));
+key('RECORD_COMMAND_DATA', 'recordCommandData', v.bool);
+key('RECORD_BUFFER_BYTES', 'recordBufferBytes', v.integer(65_536, 64 * 1_048_576));
 key('SNAPSHOT_URL', 'snapshotUrl', (s) => (s === '' ? null : v.s3Url(s)));
 key('SNAPSHOT_KMS_KEY', 'snapshotKmsKey', (s) => (s === '' ? null : v.kmsKeyId(s)));
 key('SNAPSHOT_PUBLIC_KEY', 'snapshotPublicKey', (s) => (s === '' ? null : v.absolutePath(s)));
@@ -212,6 +229,11 @@ export function defaults(): Config {
     snapshotPublicKey: null,
     snapshotMaxAgeMs: 3_600_000,
     snapshotFallback: 'none',
+    recordGroups: null,
+    recordLocalGroup: 'iam-ssh-recorded',
+    recordJournalDown: 'refuse',
+    recordCommandData: false,
+    recordBufferBytes: 1_048_576,
   };
 }
 
@@ -289,4 +311,8 @@ export function checkConfig(c: Config, file: string): void {
   if (c.keysMaxStaleMs < c.keysCacheTtlMs) throw new ConfigError(file, null, 'KEYS_MAX_STALE must not be shorter than KEYS_CACHE_TTL');
   // Every synced user joins the marker group: as the sudo group, it would give them all sudo.
   if (c.localMarkerGroup === c.sudoLocalGroup) throw new ConfigError(file, null, 'LOCAL_MARKER_GROUP and SUDO_LOCAL_GROUP must be different groups');
+  // The recorded group is forced through the recorder: shared with another group, it would record (or, removed, free) the wrong people.
+  if (c.recordLocalGroup === c.localMarkerGroup || c.recordLocalGroup === c.sudoLocalGroup) {
+    throw new ConfigError(file, null, 'RECORD_LOCAL_GROUP must differ from LOCAL_MARKER_GROUP and SUDO_LOCAL_GROUP');
+  }
 }
