@@ -141,7 +141,8 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
     setMaxListeners(0, ac.signal);
     const timer = setTimeout(() => ac.abort(new Error('IAM did not answer within the time budget')), Math.max(0, deadline - now()));
     try {
-      const entry = await refresh(account, scope, getIam, cached?.keys ?? [], ac.signal, deps, now, cache.writable);
+      const recordedAt = recorded ? Date.parse(recorded.writtenAt) : NaN;
+      const entry = await refresh(account, scope, getIam, cached?.keys ?? [], ac.signal, deps, now, cache.writable, recordedAt);
       if (!entry) {
         // No longer authorized: the old entry must not come back as a stale answer in an outage.
         cache.forget(user);
@@ -163,14 +164,18 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
  * Re-checks that the account's IAM user (by its unique id) is still in the authorized groups,
  * then reads its Active keys; null when it is not. The entry counts as fetched when the member
  * list was read, so a user taken out of the groups loses access within KEYS_CACHE_TTL of that read.
+ * A cached list read before sync's record (recordedAt) may not refuse a user that record holds:
+ * the user joined since, so IAM is read again.
  */
 async function refresh(
   account: ManagedAccount, scope: string, getIam: () => Promise<IamDirectory>,
   knownKeys: readonly CachedKey[], signal: AbortSignal, deps: LookupDeps, now: () => number, cacheWritable: boolean,
+  recordedAt: number,
 ): Promise<KeysCacheEntry | null> {
   const { config, log } = deps;
   const user = account.localName;
   let members = readMembers(config.cacheDir, scope, now(), config.keysCacheTtlMs);
+  if (members && members.fetchedAt < recordedAt && !members.users.some((m) => m.userId === account.iamUserId)) members = null;
   if (!members) {
     const iam = await getIam();
     const users = config.authorizedGroups.length === 0 ? await iam.listUsers(signal) : await unionOfGroups(iam, config.authorizedGroups, signal);

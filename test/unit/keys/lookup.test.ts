@@ -239,3 +239,37 @@ test('an entry older than KEYS_MAX_STALE is never served', async () => {
   expect(r.out).toBe('');
   expect(r.names).toContain('keys.failed_closed');
 });
+
+test('a member list cached before sync recorded a new member does not refuse that member: IAM is read again', async () => {
+  const members: Record<string, string> = { ...alice };
+  const iam = fakeIam(members, { ...aliceKeys, Bob: [{ id: 'APKAB', status: 'Active', body: keyB }] });
+  const t0 = Date.now();
+  await run('alice', iam, { now: t0 }); // caches the member list [Alice]
+  // Bob joins the group; a sync reads it, records him and creates his account.
+  members.Bob = 'AIDABOB';
+  managed.bob = { iamName: 'Bob', iamUserId: 'AIDABOB' };
+  const state = { version: 1, writtenAt: new Date(t0 + 1000).toISOString(), scope: authScope(config), users: [
+    { iamName: 'Alice', localName: 'alice', uid: 2000, iamUserId: 'AIDAALICE' }, { iamName: 'Bob', localName: 'bob', uid: 2001, iamUserId: 'AIDABOB' }] };
+  writeFileSync(syncStatePath(config.stateDir), JSON.stringify(state));
+  const r = await run('bob', iam, { now: t0 + 2000 });
+  expect(r.out).toBe(`${keyB}\n`);
+  // The list read before the sync still serves members it holds, without IAM.
+  const calls = iam.calls.GetGroup;
+  await run('alice', iam, { now: t0 + 3000 });
+  expect(iam.calls.GetGroup).toBe(calls);
+});
+
+test('a member list cached after sync recorded the member still refuses one no longer in it, without IAM', async () => {
+  const t0 = Date.now();
+  const state = { version: 1, writtenAt: new Date(t0 - 5000).toISOString(), scope: authScope(config), users: [
+    { iamName: 'Alice', localName: 'alice', uid: 2000, iamUserId: 'AIDAALICE' }, { iamName: 'Bob', localName: 'bob', uid: 2001, iamUserId: 'AIDABOB' }] };
+  writeFileSync(syncStatePath(config.stateDir), JSON.stringify(state));
+  managed.bob = { iamName: 'Bob', iamUserId: 'AIDABOB' };
+  const iam = fakeIam(alice, aliceKeys);
+  await run('alice', iam, { now: t0 }); // member list [Alice], read after the record
+  const calls = iam.calls.GetGroup;
+  const r = await run('bob', iam, { now: t0 + 1000 });
+  expect(r.out).toBe('');
+  expect(r.events.at(-1)).toMatchObject({ event: 'keys.refused', fields: { reason: 'the IAM user is no longer in the authorized groups' } });
+  expect(iam.calls.GetGroup).toBe(calls);
+});
