@@ -91,6 +91,7 @@ function planSettings(c: Config): PlanSettings {
     uidMode: c.uidMode, uidMin: c.uidMin, uidMax: c.uidMax, maxRemovals: c.maxRemovals, removeHome: c.removeHome,
     adoptedNames: c.adoptedNames, userdelArgsRemove: c.userdelArgsRemove,
   };
+    recordGroups: c.recordGroups, recordLocalGroup: c.recordLocalGroup,
 }
 
 async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promise<number> {

@@ -17,6 +17,7 @@ export async function readIamSnapshot(iam: IamDirectory, config: Config, signal?
   const groups = new Set<string>(config.authorizedGroups);
   if (Array.isArray(config.sudoersGroups)) config.sudoersGroups.forEach((g) => groups.add(g));
   Object.keys(config.groupMap).forEach((g) => groups.add(g));
+  if (Array.isArray(config.recordGroups)) config.recordGroups.forEach((g) => groups.add(g));
   // Recorded per user in the state, for notify-login.
   if (Array.isArray(config.notifyGroups)) config.notifyGroups.forEach((g) => groups.add(g));
 

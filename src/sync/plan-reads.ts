@@ -14,6 +14,8 @@ export interface ReadPurposes {
   sudoersGroups: readonly string[] | 'all' | null;
   sudoLocalGroup: string;
   groupMap: Readonly<Record<string, readonly string[]>>;
+  recordGroups?: readonly string[] | 'all' | null;
+  recordLocalGroup?: string;
 }
 
 export interface ReadCoverage {
@@ -32,9 +34,11 @@ export function readCoverage(failed: readonly string[], s: ReadPurposes): ReadCo
   const failedSet = new Set(failed);
   const accessReads = s.authorizedGroups.length > 0 ? s.authorizedGroups : [LIST_USERS];
   const sudoReads = s.sudoersGroups === null ? [] : s.sudoersGroups === 'all' ? accessReads : s.sudoersGroups;
+  const recordReads = s.recordGroups == null ? [] : s.recordGroups === 'all' ? accessReads : s.recordGroups;
   /** The IAM reads that grant membership of a local group. */
   const grantsOf = (localGroup: string): readonly string[] => [
     ...(s.sudoersGroups !== null && localGroup === s.sudoLocalGroup ? sudoReads : []),
+    ...(s.recordGroups != null && localGroup === s.recordLocalGroup ? recordReads : []),
     ...Object.keys(s.groupMap).filter((g) => Object.hasOwn(s.groupMap, g) && s.groupMap[g]!.includes(localGroup)),
   ];
 
@@ -42,6 +46,7 @@ export function readCoverage(failed: readonly string[], s: ReadPurposes): ReadCo
     const withheld: string[] = [];
     if (accessReads.includes(group)) withheld.push('no account is removed and the recorded member list is kept');
     if (s.sudoersGroups !== null && s.sudoersGroups !== 'all' && s.sudoersGroups.includes(group)) withheld.push(`membership of ${s.sudoLocalGroup} is not revoked`);
+    if (Array.isArray(s.recordGroups) && s.recordGroups.includes(group)) withheld.push(`membership of ${s.recordLocalGroup} is not revoked`);
     const mapped = Object.hasOwn(s.groupMap, group) ? s.groupMap[group]! : [];
     if (mapped.length > 0) withheld.push(`memberships of ${[...new Set(mapped)].join(', ')} are not revoked`);
     return { group, withheld: withheld.length > 0 ? withheld.join('; ') : 'it grants no access here; only its membership is not recorded' };

@@ -82,6 +82,9 @@ export interface PlanSettings {
   adoptedNames?: AdoptedNames;
   /** USERDEL_ARGS named --remove (aws-ec2-ssh's default): ignored, only removeHome deletes a home. */
   userdelArgsRemove?: boolean;
+  /** RECORD_GROUPS: whose sessions sshd forces through the recorder (null: nobody). */
+  recordGroups?: string[] | 'all' | null;
+  recordLocalGroup?: string;
 }
 
 export type Via = 'usermod' | 'userdb';
@@ -145,14 +148,16 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   const complete = iam.failed.length === 0;
   const reads = readCoverage(iam.failed, s);
   const sudoManaged = s.sudoersGroups !== null;
+  // The recorded group is kept as the sudo group is; a read that fails keeps people in it (still recorded).
+  const recordGroup = s.recordGroups != null && s.recordLocalGroup ? s.recordLocalGroup : null;
   for (const f of reads.failures) notices.push({ level: 'error', code: 'iam_read_failed', group: f.group, message: `IAM read of ${f.group} failed or was partial: ${f.withheld}` });
 
   // --- groups that must exist ---------------------------------------------------------
   const groupExists = (g: string) => Object.hasOwn(local.groups, g);
-  for (const g of [s.markerGroup, ...(sudoManaged ? [s.sudoLocalGroup] : [])]) {
-    if (!groupExists(g)) actions.push({ kind: 'create-group', group: g, reason: g === s.markerGroup ? 'marker group of managed users' : 'sudo group' });
+  for (const g of [s.markerGroup, ...(sudoManaged ? [s.sudoLocalGroup] : []), ...(recordGroup ? [recordGroup] : [])]) {
+    if (!groupExists(g)) actions.push({ kind: 'create-group', group: g, reason: g === s.markerGroup ? 'marker group of managed users' : g === recordGroup ? 'group of recorded users' : 'sudo group' });
   }
-  const own = new Set([s.markerGroup, ...(sudoManaged ? [s.sudoLocalGroup] : [])]);
+  const own = new Set([s.markerGroup, ...(sudoManaged ? [s.sudoLocalGroup] : []), ...(recordGroup ? [recordGroup] : [])]);
   const usable = (g: string) => own.has(g) || groupExists(g);
   const viaFor = (g: string): Via => (get(local.groups, g)?.base ? 'userdb' : 'usermod');
   const isMember = (user: string, g: string) =>
@@ -181,14 +186,16 @@ export function plan(iam: IamSnapshot, local: LocalSnapshot, s: PlanSettings, fo
   notices.push(...legacy.notices);
   const members = (g: string) => new Set(get(iam.groupMembers, g) ?? []);
   const sudoers = s.sudoersGroups === 'all' || s.sudoersGroups === null ? null : new Set(s.sudoersGroups.flatMap((g) => [...members(g)]));
+  const recorded = Array.isArray(s.recordGroups) ? new Set(s.recordGroups.flatMap((g) => [...members(g)])) : null;
   /** Groups a user should be in, and which of them we take away when no longer earned. */
   const entitled = (iamName: string): string[] => {
     const gs = new Set([s.markerGroup, ...s.localGroups]);
     if (sudoManaged && (sudoers === null || sudoers.has(iamName))) gs.add(s.sudoLocalGroup);
+    if (recordGroup && (recorded === null || recorded.has(iamName))) gs.add(recordGroup);
     for (const [iamGroup, locals] of Object.entries(s.groupMap)) if (members(iamGroup).has(iamName)) locals.forEach((g) => gs.add(g));
     return [...gs].filter(usable);
   };
-  const revocable = new Set([...(sudoManaged ? [s.sudoLocalGroup] : []), ...Object.values(s.groupMap).flat()].filter((g) => !s.localGroups.includes(g)));
+  const revocable = new Set([...(sudoManaged ? [s.sudoLocalGroup] : []), ...(recordGroup ? [recordGroup] : []), ...Object.values(s.groupMap).flat()].filter((g) => !s.localGroups.includes(g)));
 
   /** Created by iam-ssh: its registry entry records this very UID (never uid 0). */
   const created = (name: string): boolean => {
