@@ -73,7 +73,7 @@ beforeAll(async () => {
     ],
   }));
   const until = Date.now() + 60_000;
-  let status = '';
+  let status: string | undefined;
   for (;;) {
     const stack = (await cfn.send(new DescribeStacksCommand({ StackName: STACK }))).Stacks![0]!;
     status = stack.StackStatus ?? '';
