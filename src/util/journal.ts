@@ -25,7 +25,9 @@ export class JournalStream {
 
   constructor(path: string = JOURNAL_STREAM_SOCKET, identifier: string = JOURNAL_IDENT) {
     this.ready = new Promise<void>((resolve) => {
-      const s = connect(path);
+      // journald shuts down its sending side of every stream it accepts: with the default
+      // (allowHalfOpen false) Node would end ours too, and every later line would be lost.
+      const s = connect({ path, allowHalfOpen: true });
       s.on('error', () => {
         this.state = 'failed';
         this.pending = [];

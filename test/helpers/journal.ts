@@ -1,7 +1,8 @@
 /**
  * A stand-in for journald's stream socket inside a MountNamespace (its /run is a private
  * tmpfs): a node process listening on /run/systemd/journal/stdout that reports every
- * connection's header and lines. journald itself cannot run there; the protocol is the same.
+ * connection's header and lines, and half-closes each connection at once, as journald does.
+ * journald itself cannot run there; the protocol is the same.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { MountNamespace } from './namespace';
@@ -12,7 +13,8 @@ const net = require('net'), fs = require('fs');
 const P = '/run/systemd/journal/stdout';
 fs.mkdirSync('/run/systemd/journal', { recursive: true });
 try { fs.unlinkSync(P); } catch {}
-const srv = net.createServer((s) => { let b = ''; s.on('data', (d) => (b += d)); s.on('close', () => process.stdout.write(JSON.stringify(b) + '\\n')); });
+// As journald does, the sending side is shut down at once: a client must keep writing after that.
+const srv = net.createServer({ allowHalfOpen: true }, (s) => { s.end(); let b = ''; s.on('data', (d) => (b += d)); s.on('close', () => process.stdout.write(JSON.stringify(b) + '\\n')); });
 srv.listen(P, () => { fs.chmodSync(P, 0o666); process.stdout.write(JSON.stringify('ready') + '\\n'); });
 `;
 
