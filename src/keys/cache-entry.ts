@@ -23,6 +23,8 @@ export interface KeysCacheEntry {
   /** Which authorization settings it was computed under; a change invalidates it. */
   scope: string;
   keys: CachedKey[];
+  /** Written by sync from the access snapshot of this serial (SNAPSHOT_URL), not by an IAM read of `keys`. */
+  snapshotSerial?: number;
 }
 
 export type Freshness = 'fresh' | 'stale' | 'expired';
@@ -54,7 +56,8 @@ export function decodeEntry(text: string, localUser: string, scope: string): Key
     if (!parsed.ok || parsed.key.line !== line) return null;
     keys.push({ id, line, fingerprint: parsed.key.fingerprint });
   }
-  return { version: 1, fetchedAt: e.fetchedAt, localUser, iamUser: e.iamUser, scope, keys };
+  if (e.snapshotSerial !== undefined && !(typeof e.snapshotSerial === 'number' && Number.isSafeInteger(e.snapshotSerial) && e.snapshotSerial > 0)) return null;
+  return { version: 1, fetchedAt: e.fetchedAt, localUser, iamUser: e.iamUser, scope, keys, ...(e.snapshotSerial !== undefined ? { snapshotSerial: e.snapshotSerial as number } : {}) };
 }
 
 /** The scope string for a set of settings that decide who is authorized. */

@@ -43,7 +43,7 @@ const MAX_POLL_MS = 320;
 /** Time kept back from the budget to log and exit before the hard timer fires. */
 const MARGIN_MS = 250;
 
-type Source = 'hit' | 'miss' | 'stale' | 'waited';
+type Source = 'hit' | 'miss' | 'stale' | 'waited' | 'snapshot';
 
 export async function lookupKeys(user: string, fingerprint: string | undefined, deps: LookupDeps): Promise<void> {
   const { config, log } = deps;
@@ -93,7 +93,7 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
     }
     if (keys.length) deps.out(keys.map((k) => k.line + '\n').join(''));
     log.log('info', 'keys.served', {
-      user, iamUser: entry.iamUser, source, ageMs: now() - entry.fetchedAt,
+      user, iamUser: entry.iamUser, source, ...(entry.snapshotSerial !== undefined ? { serial: entry.snapshotSerial } : {}), ageMs: now() - entry.fetchedAt,
       keys: keys.map((k) => ({ id: k.id, fingerprint: k.fingerprint })),
       ...(fingerprint ? { requested: fingerprint, matchedKeyId: matched } : {}),
       durationMs: now() - started, calls: callStats({ iam: iam?.calls }),
@@ -101,6 +101,8 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
   };
 
   let cached = cache.read(user, scope);
+  // SNAPSHOT_URL: sync keeps every entry in step with the fleet's snapshot; keys never calls IAM.
+  if (config.snapshotUrl) return serveSnapshotEntry(cached);
   if (cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) === 'fresh') return serve(cached, 'hit');
 
   // Single flight: one process refreshes, the others wait for its result.
@@ -123,6 +125,12 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
     }
   } finally {
     watcher?.close();
+  }
+  function serveSnapshotEntry(entry: KeysCacheEntry | null): void {
+    if (entry?.snapshotSerial !== undefined) return serve(entry, 'snapshot');
+    // An entry of an IAM read (before the snapshot, or SNAPSHOT_FALLBACK=iam) serves only while usable.
+    if (entry && freshness(entry, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) !== 'expired') return serve(entry, 'stale');
+    log.log('error', 'keys.failed_closed', { user, reason: 'no keys cache entry from the access snapshot (SNAPSHOT_URL is set: keys makes no IAM call)', durationMs: now() - started });
   }
   const fallBack = (reason: string, error?: unknown) => {
     const usable = cached && freshness(cached, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) !== 'expired';

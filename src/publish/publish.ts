@@ -65,7 +65,7 @@ export async function publishSnapshot(config: Config, deps: PublishDeps): Promis
   const outcome = (o: Omit<PublishOutcome, 'calls' | 'durationMs'>): PublishOutcome => {
     const out = { ...o, calls: calls(), durationMs: now() - started };
     const level = o.status === 'published' || o.status === 'unchanged' ? 'info' : 'error';
-    log.log(level, `publish.${o.status === 'published' ? 'done' : o.status}`, { url: config.snapshotUrl, ...out });
+    log.log(level, o.status === 'published' ? 'publish.done' : o.status === 'unchanged' ? 'publish.unchanged' : o.status === 'refused' ? 'publish.refused' : 'publish.failed', { url: config.snapshotUrl, ...out });
     return out;
   };
   if (!config.snapshotUrl || !config.snapshotKmsKey) {

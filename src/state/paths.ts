@@ -20,6 +20,8 @@ const STATE_FILES = {
   runLock: 'sync.lock',
   /** This instance's id and region, per boot (platform/imds.ts). */
   instanceIdentity: 'instance.json',
+  /** The last access snapshot sync accepted: serial, hash, ETag (state/snapshot-state.ts). */
+  snapshotState: 'snapshot.json',
   /** The directory where install keeps aws-ec2-ssh's cron file, moved aside (install/legacy.ts). */
   legacyCronDir: 'aws-ec2-ssh',
 } as const;

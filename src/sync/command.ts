@@ -26,6 +26,7 @@ import { callStats } from '../aws/call-stats';
 import { syncUserKeys, managedNames, syncStatsText } from './user-keys';
 import { exec } from '../platform/exec';
 import { writeLastSync, type LastSync } from '../state/last-sync';
+import { snapshotSource, type SnapshotSource } from './snapshot-source';
 
 export interface SyncOptions {
   configFile: string | undefined;
@@ -96,7 +97,12 @@ function planSettings(c: Config): PlanSettings {
 
 async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promise<number> {
   const started = Date.now();
-  const iam = await createIamDirectory(config);
+  // SNAPSHOT_URL: the fleet's signed snapshot stands in for IAM; nothing after this line differs.
+  const source = await snapshotSource(config, log, opts.dryRun);
+  if (source.kind === 'not-modified' || source.kind === 'stop') return snapshotUnchanged(config, opts, log, source, started);
+  const iam = source.kind === 'snapshot' ? source.iam : await createIamDirectory(config);
+  const via = source.kind === 'snapshot' ? { source: 'snapshot', serial: source.serial } : {};
+  const calls = () => callStats({ iam: iam.calls, s3: source.s3Calls ?? undefined });
   const { snapshot, errors } = await readIamSnapshot(iam, config);
 
   const accounts = new Accounts(config, exec);
@@ -111,7 +117,7 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
 
   if (opts.dryRun) {
     process.stdout.write(opts.json ? planJson(plan) : formatPlan(plan));
-    if (opts.stats) (opts.json ? process.stderr : process.stdout).write(syncStatsText(callStats({ iam: iam.calls }), null));
+    if (opts.stats) (opts.json ? process.stderr : process.stdout).write(syncStatsText(calls(), null));
     return exitCode(plan, 0);
   }
 
@@ -126,7 +132,9 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
   const inPlace = usersInPlace(plan, applied);
   // File mode / prefetch: per-user key reads, after the accounts exist and before the state names them.
   // Key files of users who left go when the authorized groups were read completely, like their accounts.
-  const keys = await syncUserKeys(config, iam, inPlace, managedNames(local, plan, readSyncState(config.stateDir), config.localMarkerGroup), plan.accessComplete, log);
+  // With a snapshot, sync fills the keys cache for every user: `keys` then never calls IAM.
+  const keysConfig = source.kind === 'snapshot' ? { ...config, keysPrefetch: true } : config;
+  const keys = await syncUserKeys(keysConfig, iam, inPlace, managedNames(local, plan, readSyncState(config.stateDir), config.localMarkerGroup), plan.accessComplete, log, source.kind === 'snapshot' ? source.serial : undefined);
   const keyFailures = keys?.failed.length ?? 0;
   // The record follows the authorized groups alone: a failed sudo, GROUP_MAP or NOTIFY_GROUPS read
   // must not freeze the member list `keys` trusts (the failed group is left out of groupsRead).
@@ -136,13 +144,32 @@ async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promi
   log.log(failures || keyFailures || !plan.complete || plan.stranded.length || plan.removalsWithheld ? 'warn' : 'info', 'sync.done', {
     complete: plan.complete && keyFailures === 0, changes: plan.actions.length - failures, failures, planned: counts,
     users: plan.desired.length, removalsWithheld: plan.removalsWithheld, failedGroups: snapshot.failed, recorded: plan.accessComplete,
-    stranded: plan.stranded, calls: callStats({ iam: iam.calls }), ...(keys ? { keys: { ...keys, failed: keyFailures } } : {}),
+    stranded: plan.stranded, ...via, calls: calls(), ...(keys ? { keys: { ...keys, failed: keyFailures } } : {}),
     durationMs: Date.now() - started,
   });
-  if (opts.stats) process.stdout.write(syncStatsText(callStats({ iam: iam.calls }), keys));
+  if (opts.stats) process.stdout.write(syncStatsText(calls(), keys));
   const code = exitCode(plan, failures + keyFailures);
+  // Accepted (its serial is the floor now); its ETag kept only when all of it was applied.
+  if (source.kind === 'snapshot') source.record(code === EXIT.ok);
   recordLastSync(config, log, { exitCode: code, complete: plan.complete && keyFailures === 0, changes: plan.actions.length - failures, failures, durationMs: Date.now() - started });
   return code;
+}
+
+/** A 304 (nothing to do), or a stale or refused snapshot without fallback (nothing done, exit 1). */
+function snapshotUnchanged(config: Config, opts: SyncOptions, log: Logger, source: Extract<SnapshotSource, { kind: 'not-modified' | 'stop' }>, started: number): number {
+  const ok = source.kind === 'not-modified';
+  const calls = callStats({ s3: source.s3Calls });
+  if (ok) {
+    log.log('info', 'sync.done', { complete: true, changes: 0, failures: 0, source: 'snapshot', serial: source.serial, notModified: true, calls, durationMs: Date.now() - started });
+  }
+  if (opts.dryRun) {
+    const text = ok ? `snapshot serial ${source.serial} not modified: no changes\n` : `snapshot not used: ${source.reason}\n`;
+    process.stdout.write(opts.json ? JSON.stringify(ok ? { snapshot: { serial: source.serial, notModified: true }, actions: [] } : { snapshot: { refused: source.reason } }) + '\n' : text);
+  } else {
+    recordLastSync(config, log, { exitCode: ok ? EXIT.ok : EXIT.incomplete, complete: ok, changes: 0, failures: ok ? 0 : 1, durationMs: Date.now() - started });
+  }
+  if (opts.stats) (opts.json ? process.stderr : process.stdout).write(syncStatsText(calls, null));
+  return ok ? EXIT.ok : EXIT.incomplete;
 }
 
 /** For `doctor`; a record that cannot be written is logged and does not change the run's outcome. */

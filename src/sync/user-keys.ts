@@ -41,6 +41,8 @@ const CONCURRENCY = 4;
 
 export async function syncUserKeys(
   config: Config, iam: IamDirectory, users: readonly ManagedUser[], managed: ReadonlySet<string>, complete: boolean, log: Logger,
+  /** The access snapshot's serial when the keys come from one: the entries carry it, for `keys.served`. */
+  snapshotSerial?: number,
 ): Promise<KeysSyncResult | null> {
   if (config.keysMode !== 'file' && !config.keysPrefetch) return null;
   const mode = config.keysMode === 'file' ? 'file' : 'prefetch';
@@ -118,6 +120,7 @@ export async function syncUserKeys(
   const now = Date.now();
   const entries: KeysCacheEntry[] = users.filter((u) => read.has(u.localName)).map((u) => ({
     version: 1, fetchedAt: now, localUser: u.localName, iamUser: u.iamName, scope, keys: read.get(u.localName)!,
+    ...(snapshotSerial !== undefined ? { snapshotSerial } : {}),
   }));
   const { written, failed } = writeEntriesAsOwner(config.cacheDir, entries);
   result.written = written.length;
