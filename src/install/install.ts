@@ -11,6 +11,7 @@ import { moveScheduleAside, scanLegacy, waitForImports } from './legacy';
 import { legacyRecord, predecessorReport, restoreCommands, LEGACY_CRON_FILE } from './legacy-text';
 import { chainSetting, findVendorCommand } from './sshd-vendor';
 import { installSshd, DEFAULT_SSHD_CONFIG } from './sshd-edits';
+import { installRecordBlock } from './sshd-record-block';
 import { applySettings } from './config-file';
 import { parseConfigText } from '../config/parse';
 import { buildConfig } from '../config/layers';
@@ -124,6 +125,11 @@ export async function runInstall(o: InstallOptions, out: (line: string) => void)
     manifest.sshd = sshd.change;
     const takeover = legacyRecord(manifest.legacy, moved, predecessor.kept, sshd.legacyMarked > 0 ? { path: o.sshdConfig, lines: sshd.legacyMarked } : null);
     if (takeover) manifest.legacy = takeover;
+    // RECORD_GROUPS: sshd forces the recorded group through `iam-ssh record` (docs/recording.md).
+    const record = await installRecordBlock(host, o.sshdConfig, manifest.record ?? null,
+      config.recordGroups === null ? null : { group: config.recordLocalGroup, binary, configFile: o.configFile }, COMMAND_USER, out);
+    if (record) manifest.record = record;
+    else delete manifest.record;
 
     if (host.changes.length > changesBeforeSshd && !o.dryRun) out(`  ${await new SshdControl().reload(systemdRunning())}`);
 

@@ -7,6 +7,7 @@ import { statePath } from '../state/paths';
 import { parseJsonObject } from '../state/json';
 import { isMissing } from '../util/errno';
 import type { LegacyTakeover } from './legacy-text';
+import type { RecordBlockChange } from './sshd-record-block';
 
 /** install's drop-in for sshd's unit, when its ExecStart passed a key source with -o (Ubuntu's EC2 Instance Connect). */
 interface SshdUnitChange {
@@ -33,6 +34,8 @@ export interface InstallManifest {
   scheduler: { kind: 'systemd'; units: string[] } | { kind: 'cron'; path: string } | { kind: 'none' };
   /** What install disabled of aws-ec2-ssh: never restored by uninstall, which says how to. */
   legacy?: LegacyTakeover;
+  /** sshd's Match block for RECORD_GROUPS (install/sshd-record-block.ts). */
+  record?: RecordBlockChange;
 }
 
 export function manifestPath(stateDir: string): string {

@@ -12,6 +12,7 @@ import { exec } from '../platform/exec';
 import { InstallHost, refuseUnlessRoot } from './host';
 import { readManifest, manifestPath } from './manifest';
 import { uninstallSshd, sshdMainFile, DEFAULT_SSHD_CONFIG } from './sshd-edits';
+import { uninstallRecordBlock } from './sshd-record-block';
 import { scanLegacy } from './legacy';
 import { restoreCommands } from './legacy-text';
 import { SshdControl } from '../platform/sshd';
@@ -50,6 +51,7 @@ export async function runUninstall(o: UninstallOptions, out: (line: string) => v
     if (systemdRunning()) await host.run('systemctl', ['daemon-reload']);
   } else if (s.kind === 'cron') host.removeFile(s.path);
 
+  if (manifest.record) uninstallRecordBlock(host, manifest.record);
   if (manifest.sshd) {
     await uninstallSshd(host, manifest.sshd, out);
     if (!o.dryRun) {

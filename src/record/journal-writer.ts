@@ -33,7 +33,8 @@ export class RecordWriter {
   /** Connects within `timeoutMs`; rejects when journald's stream socket cannot be reached. */
   static open(sid: string, opts: { path?: string; bufferBytes: number; timeoutMs: number; clock: () => number }): Promise<RecordWriter> {
     return new Promise((resolve, reject) => {
-      const s = connect(opts.path ?? JOURNAL_STREAM_SOCKET);
+      // journald shuts its sending side down at once (it never answers): half-open, or Node would end ours too.
+      const s = connect({ path: opts.path ?? JOURNAL_STREAM_SOCKET, allowHalfOpen: true });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new Error(`journald did not accept a stream within ${opts.timeoutMs} ms`));

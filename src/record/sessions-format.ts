@@ -12,6 +12,8 @@ export interface SessionRow {
   durationS: number | null;
   exit: number | null;
   command: string | null;
+  /** Bytes typed, shown, and (without a terminal) written to stderr, as the end record counts them. */
+  bytes: { i: number; o: number; e: number } | null;
   /** `verified` when nothing was flagged, else `FLAGGED`. */
   status: 'verified' | 'FLAGGED';
   flags: string[];
@@ -29,6 +31,7 @@ export function sessionRows(sessions: VerifiedSession[]): SessionRow[] {
     durationS: s.end ? Math.round(s.end.t / 100) / 10 : null,
     exit: s.end?.exit ?? null,
     command: s.start ? (s.start.cmd ?? (s.start.tty ? 'login shell' : null)) : null,
+    bytes: s.end?.bytes ?? null,
     status: s.flags.length === 0 ? 'verified' : 'FLAGGED',
     flags: s.flags,
   }));
