@@ -16,6 +16,9 @@ command -v useradd >/dev/null || need+=(passwd)
 command -v strace >/dev/null || need+=(strace)
 # Release: arm64 runs under qemu-user; packages from dpkg-deb and rpmbuild; signatures with gpg.
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
+# arm64: its strip, and the arm64 glibc/libstdc++ that qemu-user loads the arm64 node with.
+command -v aarch64-linux-gnu-strip >/dev/null || need+=(binutils-aarch64-linux-gnu)
+[ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || need+=(libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross)
 command -v rpmbuild >/dev/null || need+=(rpm)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
 command -v gpg >/dev/null || need+=(gpg gpg-agent)

@@ -9,6 +9,12 @@ import { runNotifyLogin } from './notify/command';
 import { loadFull } from './load-full';
 import type { IamFactory } from './aws/iam';
 import { stderrLogger } from './util/log';
+import { versionInfo, versionRequest, versionText } from './version';
+
+// Filled in by scripts/build.mjs; absent when run from source.
+declare const IAM_SSH_VERSION: string | undefined;
+declare const IAM_SSH_COMMIT: string | undefined;
+declare const IAM_SSH_TARGET: string | undefined;
 
 /** IAM for the keys lookup: the SDK lives in the full bundle, loaded on a cache miss only. */
 const createIamFromFull: IamFactory = async (...args) => (await loadFull()).createIamDirectory(...args);
@@ -19,6 +25,16 @@ process.on('warning', (w) => stderrLogger('node').log('warn', 'node.warning', { 
 
 async function run(argv: string[]): Promise<number> {
   const configFromEnv = process.env.IAM_SSH_CONFIG || undefined;
+  const version = versionRequest(argv);
+  if (version) {
+    const build = {
+      version: typeof IAM_SSH_VERSION === 'string' ? IAM_SSH_VERSION : undefined,
+      commit: typeof IAM_SSH_COMMIT === 'string' ? IAM_SSH_COMMIT : undefined,
+      target: typeof IAM_SSH_TARGET === 'string' ? IAM_SSH_TARGET : undefined,
+    };
+    process.stdout.write(versionText(versionInfo(build, { node: process.version, platform: process.platform, arch: process.arch }), version));
+    return 0;
+  }
   const login = parseLoginArgv(argv);
   if (login) {
     await runKeys({ user: login.user, fingerprint: login.fingerprint, configFile: login.config ?? configFromEnv, stats: login.stats === true }, createIamFromFull);
