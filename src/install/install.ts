@@ -17,7 +17,7 @@ import { parseConfigText } from '../config/parse';
 import { buildConfig } from '../config/layers';
 import { DEFAULT_CONFIG, LEGACY_CONFIG } from '../config/load';
 import { SshdControl } from '../platform/sshd';
-import { systemdRunning, detectScheduler, ENABLED_UNITS, UNIT_DIR, CRON_FILE, cronText, unitFiles, checkBinaryPath, type Scheduler } from './scheduler';
+import { systemdRunning, detectScheduler, ENABLED_UNITS, SYNC_UNIT, UNIT_DIR, CRON_FILE, cronText, unitFiles, checkBinaryPath, type Scheduler } from './scheduler';
 import { commandUserIds, ensureCommandUser, COMMAND_USER } from './command-user';
 import { defaultBinaryPath } from '../platform/os';
 import { setNotifyHook } from './pam';
@@ -114,11 +114,20 @@ export async function runInstall(o: InstallOptions, out: (line: string) => void)
   // sends our way finds its account.
   const moved = moveScheduleAside(host, predecessor);
   const kept = [...predecessor.kept, ...moved.map((m) => m.to)];
+  const scheduler = o.scheduler === 'auto' ? detectScheduler() : o.scheduler;
+  // Under systemd the first sync runs as its unit, as every later run does: confined the same
+  // way and logged to the journal. The unit reads the default config file only.
+  const syncAsUnit = scheduler === 'systemd' && o.configFile === DEFAULT_CONFIG;
   try {
     await waitForImports(host, out);
     let syncCode = 0;
     if (o.sync && (configChanged || !existsSync(`${config.stateDir}/users.json`))) {
-      syncCode = (await host.runPassThrough(binary, ['--config', o.configFile, 'sync', '--wait', '60'], `run the first sync: ${binary} sync`)) ?? 0;
+      if (syncAsUnit) {
+        await writeUnits(host, binary);
+        syncCode = await firstSyncAsUnit(host);
+      } else {
+        syncCode = (await host.runPassThrough(binary, ['--config', o.configFile, 'sync', '--wait', '60'], `run the first sync: ${binary} sync`)) ?? 0;
+      }
     }
     const changesBeforeSshd = host.changes.length;
     const sshd = await installSshd(host, { main: o.sshdConfig, previous: manifest.sshd, keys: { mode: config.keysMode, binary, commandUser: COMMAND_USER, keysFileDir: config.keysFileDir }, chain: keysChain }, out);
@@ -137,7 +146,7 @@ export async function runInstall(o: InstallOptions, out: (line: string) => void)
     manifest.pam = await installPam(host, o.pamFile, binary, config.notifyGroups, o.configFile, manifest.pam);
 
     // 5. The schedule.
-    manifest.scheduler = await installScheduler(host, o.scheduler === 'auto' ? detectScheduler() : o.scheduler, binary, out);
+    manifest.scheduler = await installScheduler(host, scheduler, binary, out);
     const code = finish(host, config.stateDir, manifest, syncCode, binary, out);
     if (code !== 0) stillDisabled();
     return code;
@@ -174,17 +183,31 @@ async function installPam(host: InstallHost, pamFile: string, binary: string, gr
   return wanted ? { path: pamFile } : null;
 }
 
+/** Writes the unit files; systemd reloads them when one changed. */
+async function writeUnits(host: InstallHost, binary: string): Promise<string[]> {
+  const units = unitFiles(binary);
+  let changed = false;
+  for (const [name, text] of Object.entries(units)) changed = host.writeFile(`${UNIT_DIR}/${name}`, text, 0o644) || changed;
+  if (changed) await host.run('systemctl', ['daemon-reload']);
+  return Object.keys(units);
+}
+
+/** `systemctl start` of the sync unit waits for the run (Type=oneshot); sync's own exit code when it failed. */
+async function firstSyncAsUnit(host: InstallHost): Promise<number> {
+  const code = await host.runPassThrough('systemctl', ['start', SYNC_UNIT], `run the first sync as ${SYNC_UNIT} (its log: journalctl -u ${SYNC_UNIT})`);
+  if (code === null || code === 0) return 0;
+  const status = Number((await host.query('systemctl', ['show', '--property=ExecMainStatus', '--value', SYNC_UNIT])).stdout.trim());
+  return Number.isInteger(status) && status > 0 ? status : code;
+}
+
 async function installScheduler(host: InstallHost, kind: Scheduler, binary: string, out: (l: string) => void): Promise<InstallManifest['scheduler']> {
   if (kind === 'systemd') {
-    const units = unitFiles(binary);
-    let changed = false;
-    for (const [name, text] of Object.entries(units)) changed = host.writeFile(`${UNIT_DIR}/${name}`, text, 0o644) || changed;
-    if (changed) await host.run('systemctl', ['daemon-reload']);
+    const units = await writeUnits(host, binary);
     for (const unit of ENABLED_UNITS) {
       const enabled = await host.query('systemctl', ['is-enabled', '--quiet', unit]);
       if (enabled.exitCode !== 0) await host.run('systemctl', ['enable', ...(unit.endsWith('.timer') ? ['--now'] : []), unit]);
     }
-    return { kind: 'systemd', units: Object.keys(units) };
+    return { kind: 'systemd', units };
   }
   if (kind === 'cron') {
     host.writeFile(CRON_FILE, cronText(binary, hostname()), 0o644);

@@ -15,6 +15,8 @@ const DEFAULT_BINARY = '/usr/local/bin/iam-ssh';
 
 /** The unit whose state tells whether sync runs on schedule (doctor checks it). */
 export const TIMER_UNIT = 'iam-ssh-sync.timer';
+/** The unit that runs sync; install starts it for the first sync. */
+export const SYNC_UNIT = 'iam-ssh-sync.service';
 /** Units to enable, in order; the service itself is started by its timer. */
 export const ENABLED_UNITS = [TIMER_UNIT, 'iam-ssh-boot.service'];
 

@@ -39,7 +39,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from './moto';
@@ -123,7 +123,13 @@ export class Container {
     const name = `iam-ssh-t${process.pid}-${++serial}`;
     const sshPort = await freePort();
     const scratch = mkdtempSync(join(tmpdir(), 'iam-ssh-container-'));
-    const files = { '/etc/ssh/sshd_config.d/10-test-port.conf': `Port ${sshPort}\n`, ...opts.files };
+    const files = {
+      '/etc/ssh/sshd_config.d/10-test-port.conf': `Port ${sshPort}\n`,
+      // sudo resolves the host's own name.
+      '/etc/hostname': `${name}\n`,
+      '/etc/hosts': `127.0.0.1 localhost\n127.0.1.1 ${name}\n::1 localhost ip6-localhost ip6-loopback\n`,
+      ...opts.files,
+    };
     for (const [path, spec] of Object.entries(files)) {
       const { content, mode } = typeof spec === 'string' ? { content: spec, mode: 0o644 } : spec;
       const target = join(scratch, 'upper', path);
@@ -131,7 +137,11 @@ export class Container {
       writeFileSync(target, content);
       chmodSync(target, mode ?? 0o644);
     }
-    const args = [`--bind-ro=${binary}:${BINARY_IN_CONTAINER}`];
+    // A link of its own: a rebuild renames a new dist/iam-ssh into place, and a bound file that
+    // was replaced reads as "(deleted)" in /proc/self/exe, which install copies from.
+    const own = join(scratch, 'iam-ssh');
+    try { linkSync(binary, own); } catch { copyFileSync(binary, own); }
+    const args = [`--bind-ro=${own}:${BINARY_IN_CONTAINER}`];
     for (const b of opts.binds ?? []) args.push(`--${b.readOnly ? 'bind-ro' : 'bind'}=${b.host}:${b.container}`);
     for (const p of opts.readOnly ?? []) args.push(`--bind-ro=${join(scratch, 'root', p)}:${p}`);
     const nspawn = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', LAUNCH, 'launch',
