@@ -3,7 +3,8 @@
  * systemd-userdb drop-ins for Flatcar's read-only base groups. Reading uses getent, so
  * every NSS source (files, altfiles, systemd) counts when deciding what exists.
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync, unlinkSync, mkdirSync, rmSync, renameSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-file';
+import { existsSync, lstatSync, readFileSync, readdirSync, unlinkSync, mkdirSync, rmSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/config';
 import type { LocalGroup, LocalUser } from './plan';
@@ -63,7 +64,24 @@ export class Accounts {
     return { users, groups, userdbMemberships: this.userdbMemberships(), legacySudoers: readLegacySudoers() };
   }
 
+  /**
+   * The userdb membership drop-ins that make a membership. An empty regular file is none: systemd
+   * before 258 reads it as a mask (earlier versions of sync wrote such files; the plan then adds
+   * the membership again, which rewrites the file as `{}`).
+   */
   private userdbMemberships(): string[] {
+    return this.userdbMembershipFiles().filter((m) => {
+      try {
+        const st = lstatSync(join(this.config.userdbDir, `${m}.membership`));
+        return !(st.isFile() && st.size === 0);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** Every `<user>:<group>.membership` name in the userdb directory, empty or not. */
+  private userdbMembershipFiles(): string[] {
     try {
       return readdirSync(this.config.userdbDir).filter((f) => f.endsWith('.membership')).map((f) => f.slice(0, -'.membership'.length));
     } catch {
@@ -169,7 +187,7 @@ export class Accounts {
       // No --force: it would also take a group that is another account's primary.
       await mustExec(this.run, this.config.userdelProgram, ['--', user]);
     }
-    for (const m of this.userdbMemberships().filter((m) => m.startsWith(`${user}:`))) {
+    for (const m of this.userdbMembershipFiles().filter((m) => m.startsWith(`${user}:`))) {
       try { unlinkSync(join(this.config.userdbDir, `${m}.membership`)); } catch { /* already gone */ }
       found.push(`userdb membership ${m}`);
     }
@@ -179,8 +197,9 @@ export class Accounts {
   async addMember(user: string, group: string, via: 'usermod' | 'userdb'): Promise<void> {
     if (via === 'userdb') {
       mkdirSync(this.config.userdbDir, { recursive: true, mode: 0o755 });
-      // nss-systemd reads only the name of a membership drop-in; its content is ignored.
-      writeFileSync(join(this.config.userdbDir, `${user}:${group}.membership`), '', { mode: 0o644 });
+      // nss-systemd takes the names from the file name; the content must be a JSON object: an
+      // empty file is a mask to systemd before 258, and no membership.
+      writeFileAtomic(join(this.config.userdbDir, `${user}:${group}.membership`), '{}\n', 0o644);
       return;
     }
     await mustExec(this.run, 'gpasswd', ['--add', user, group]);
@@ -215,7 +234,7 @@ export class Accounts {
     if (files.group.some((g) => g.name === user && g.gid === p.gid) && !files.group.some((g) => g.name === to)) {
       await mustExec(this.run, 'groupmod', ['--new-name', to, '--', user]);
     }
-    for (const m of this.userdbMemberships().filter((m) => m.startsWith(`${user}:`))) {
+    for (const m of this.userdbMembershipFiles().filter((m) => m.startsWith(`${user}:`))) {
       const dir = this.config.userdbDir;
       renameSync(join(dir, `${m}.membership`), join(dir, `${to}:${m.slice(user.length + 1)}.membership`));
     }
@@ -251,7 +270,7 @@ export class Accounts {
     }
     // userdel exit 12: the account is gone but the home or mail spool could not be removed.
     if (r.exitCode !== 0 && r.exitCode !== 12) throw new Error(`userdel ${user} exited ${r.exitCode}: ${r.stderr.trim()}`);
-    for (const m of this.userdbMemberships().filter((m) => m.startsWith(`${user}:`))) {
+    for (const m of this.userdbMembershipFiles().filter((m) => m.startsWith(`${user}:`))) {
       try { unlinkSync(join(this.config.userdbDir, `${m}.membership`)); } catch { /* already gone */ }
     }
   }

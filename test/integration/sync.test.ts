@@ -84,7 +84,8 @@ rootSuite('sync with real account tools', () => {
     expect((await env.ns.must('getent', ['shadow', 'alice.smith'])).stdout.split(':')[1]).toBe('*');
     expect(await env.groupsOf('alice.smith')).toEqual(['alice.smith', 'iam-ssh-sudo', 'iam-synced-users', 'users']);
     expect(await env.groupsOf('dave')).toEqual(['dave', 'docker', 'iam-synced-users', 'users']);
-    expect((await env.ns.exec('test', ['-f', '/etc/userdb/dave:wheel.membership'])).code).toBe(0);
+    // A userdb drop-in holds a JSON object: systemd before 258 reads an empty file there as a mask, not a membership.
+    expect(await env.ns.readFile('/etc/userdb/dave:wheel.membership')).toBe('{}\n');
     for (const skipped of ['bob', LONG.toLowerCase()]) expect(await env.passwd(skipped)).toBeNull();
     expect(await env.groupsOf('mallory')).toEqual(['mallory']);
     expect((await env.ns.must('stat', ['-c', '%a', '/etc/sudoers.d/iam-ssh'])).stdout.trim()).toBe('440');
@@ -102,6 +103,15 @@ rootSuite('sync with real account tools', () => {
     const r = await env.sync();
     expect(r.code).toBe(0);
     expect(events(r.stderr, 'sync.change')).toHaveLength(0);
+  });
+
+  test('an empty userdb membership file (written by earlier versions) is rewritten as {}: it was no membership', async () => {
+    await env.ns.must('truncate', ['-s', '0', '/etc/userdb/dave:wheel.membership']);
+    const r = await env.sync();
+    expect(r.code).toBe(0);
+    expect(events(r.stderr, 'sync.change')).toEqual([expect.objectContaining({ action: 'add-member', user: 'dave', group: 'wheel' })]);
+    expect(await env.ns.readFile('/etc/userdb/dave:wheel.membership')).toBe('{}\n');
+    expect(events((await env.sync()).stderr, 'sync.change')).toHaveLength(0);
   });
 
   test('sudo follows membership of the sudo IAM group', async () => {
