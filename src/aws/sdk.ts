@@ -5,26 +5,11 @@
 import type { Config } from '../config/config';
 
 export const loadSdk = {
-  iam: async () => {
-    quietSdk();
-    return import('@aws-sdk/client-iam');
-  },
-  ssm: async () => {
-    quietSdk();
-    return import('@aws-sdk/client-ssm');
-  },
-  sts: async () => {
-    quietSdk();
-    return import('@aws-sdk/client-sts');
-  },
-  s3: async () => {
-    quietSdk();
-    return import('@aws-sdk/client-s3');
-  },
-  kms: async () => {
-    quietSdk();
-    return import('@aws-sdk/client-kms');
-  },
+  iam: async () => import('@aws-sdk/client-iam'),
+  ssm: async () => import('@aws-sdk/client-ssm'),
+  sts: async () => import('@aws-sdk/client-sts'),
+  s3: async () => import('@aws-sdk/client-s3'),
+  kms: async () => import('@aws-sdk/client-kms'),
 };
 
 /**
@@ -38,13 +23,4 @@ export function clientOptions(config: Config, maxAttempts: number) {
     maxAttempts,
     requestHandler: { connectionTimeout: config.iamRequestTimeoutMs, requestTimeout: config.iamRequestTimeoutMs },
   };
-}
-
-/**
- * The SDK prints a Node-version deprecation notice on stderr in every process; on the login
- * path that line would land in sshd's log at each login. This is a setting of the SDK's own,
- * read when its client is constructed, not configuration of ours.
- */
-function quietSdk(): void {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 }
