@@ -7,6 +7,7 @@ import { authorizedKeysFilePattern } from '../keys/file-mode';
 import { DROP_IN_NAME } from '../platform/sshd-config';
 import { type CheckResult, type DoctorFacts, type PathFact, type SshdSettings, type Status } from './facts';
 import { AWS_CHECKS } from './checks-aws';
+import { checkJournaldCap, checkLogSpace } from './checks-logs';
 import { syncChecks } from './checks-sync';
 import { legacyChecks } from './checks-legacy';
 import { chainChecks } from './checks-chain';
@@ -216,6 +217,8 @@ export const CHECKS: Check[] = [
   { id: 'state-dir', run: checkStateDir },
   { id: 'cache-dir', run: checkCacheDir },
   ...syncChecks,
+  { id: 'log-space', run: checkLogSpace },
+  { id: 'journald-cap', run: checkJournaldCap },
   ...legacyChecks,
   ...AWS_CHECKS,
 ];

@@ -10,6 +10,7 @@ import { DEFAULT_CONFIG, LEGACY_CONFIG } from '../config/load';
 import { exec } from '../platform/exec';
 import { readLastSync } from '../state/last-sync';
 import { formatChainCommand } from '../config/values';
+import { readLogs } from './gather-logs';
 import { configStat, pathChain, readHostKeys, readLegacy, readSchedule, readSshd, readUser, statPath } from './gather-host';
 import { commandUserName, runChecks } from './checks';
 import { renderJson, renderTable } from './render';
@@ -70,6 +71,7 @@ async function gatherFacts(config: Config, configError: string | null, explicitF
     legacy: readLegacy(config.stateDir),
     lastSync: readLastSync(config.stateDir),
     syncIntervalMs: SYNC_INTERVAL_MS,
+    logs: readLogs(),
     aws: null,
   };
   if (!configError) {

@@ -67,6 +67,16 @@ export interface AwsFacts {
   ssm: { path: string; result: AwsResult<{ count: number }> } | null;
 }
 
+/** statfs of a directory that holds login records; an error when it could not be read. */
+export type LogSpaceFact = { path: string; sizeBytes: number; availBytes: number } | { path: string; error: string };
+
+export interface LogsFact {
+  /** The journal's directory and /var/log, one entry per filesystem. */
+  space: LogSpaceFact[];
+  /** Where journald keeps the journal and its size settings for that place (null: the default); null when journald is not running. */
+  journald: { dir: string; maxUse: string | null; keepFree: string | null } | null;
+}
+
 export interface DoctorFacts {
   now: number;
   isRoot: boolean;
@@ -93,6 +103,7 @@ export interface DoctorFacts {
   lastSync: LastSync | 'absent' | 'invalid';
   /** How often the timer runs sync; a last run older than 3 intervals is stale. */
   syncIntervalMs: number;
+  logs: LogsFact;
   /** null: AWS was not asked (bad config). */
   aws: AwsFacts | null;
 }

@@ -39,6 +39,10 @@ export function healthyFacts(): DoctorFacts {
     legacy: { schedules: [], keptDir: '/var/lib/iam-ssh/aws-ec2-ssh', kept: [], scripts: [], config: null, sshd: { path: '/etc/ssh/sshd_config', lines: [], marked: 0 }, unreadable: [] },
     lastSync: { time: new Date(NOW - 5 * 60_000).toISOString(), exitCode: 0, complete: true, changes: 2, failures: 0, durationMs: 840 },
     syncIntervalMs: 10 * 60_000,
+    logs: {
+      space: [{ path: '/var/log/journal', sizeBytes: 20 * 1024 ** 3, availBytes: 12 * 1024 ** 3 }, { path: '/var/log', sizeBytes: 20 * 1024 ** 3, availBytes: 12 * 1024 ** 3 }],
+      journald: { dir: '/var/log/journal', maxUse: null, keepFree: null },
+    },
     aws: {
       endpoint: null,
       identity: { ok: true, arn: 'arn:aws:sts::123456789012:assumed-role/web/i-0abc', account: '123456789012' },
