@@ -1,5 +1,5 @@
 // Builds the AWS Lambda form of `iam-ssh publish`: esbuild bundles src/publish/lambda.ts with
-// the AWS SDK clients it uses into dist/lambda/index.js (runtime nodejs20.x, handler
+// the AWS SDK clients it uses into dist/lambda/index.js (runtime nodejs22.x, handler
 // index.handler), and dist/lambda/iam-ssh-publisher.zip is that file alone, ready for the
 // CodeBucket/CodeKey of deploy/iam-ssh-publisher.yaml. The zip is reproducible: fixed times,
 // fixed mode, so the same source gives the same bytes (and the same CodeSha256).

@@ -148,7 +148,7 @@ test('the publisher role: assumed by Lambda only; its policy bound to this bucke
 test('the function: the build\'s zip, Node 20, one at a time, and an environment that is a valid publisher config', async () => {
   const fn = await call('lambda', { method: 'GET', path: `/2015-03-31/functions/${outputs.PublisherFunctionName}` });
   const conf = fn.Configuration as Record<string, unknown>;
-  expect(conf).toMatchObject({ Runtime: 'nodejs20.x', Handler: 'index.handler', Role: outputs.PublisherRoleArn, Timeout: 300 });
+  expect(conf).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Role: outputs.PublisherRoleArn, Timeout: 300 });
   expect(conf.CodeSha256).toBe(createHash('sha256').update(readFileSync(ZIP)).digest('base64'));
   expect(fn.Concurrency).toEqual({ ReservedConcurrentExecutions: 1 });
   // Lambda's variables are strings; the emulator keeps a Number parameter's Ref as a number.

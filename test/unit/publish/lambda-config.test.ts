@@ -7,7 +7,7 @@ const RUNTIME = {
   AWS_DEFAULT_REGION: 'eu-west-1',
   AWS_LAMBDA_FUNCTION_NAME: 'iam-ssh-publisher',
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
-  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
   AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE',
   AWS_SECRET_ACCESS_KEY: 'secret',
   AWS_SESSION_TOKEN: 'token',
@@ -19,7 +19,7 @@ const RUNTIME = {
   LANG: 'en_US.UTF-8',
   PATH: '/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin',
   LD_LIBRARY_PATH: '/var/lang/lib',
-  NODE_PATH: '/opt/nodejs/node20/node_modules',
+  NODE_PATH: '/opt/nodejs/node22/node_modules',
   HOME: '/home/sbx_user1051',
 };
 
