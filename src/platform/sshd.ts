@@ -114,14 +114,24 @@ export interface SshdService {
 }
 
 /**
- * ssh.service or sshd.service, whichever exists first: through `systemctl cat` when systemd
- * runs, else from the unit directories. `skip`: drop-ins to leave out (install's own, to see
+ * ssh.service or sshd.service, whichever exists first (the template service of an active
+ * sshd.socket or ssh.socket before them): through `systemctl cat` when systemd runs, else from
+ * the unit directories. `skip`: drop-ins to leave out (install's own, to see
  * the service as the vendor left it); `dirs`: the unit directories. Null when there is no such unit.
  */
+/** Socket units that start one sshd per connection, and the template service they start. */
+const SOCKET_UNITS = [['sshd.socket', 'sshd@.service'], ['ssh.socket', 'ssh@.service']] as const;
+
 export async function readSshdService(run: Exec, systemd: boolean, skip: readonly string[] = [], dirs: readonly string[] = UNIT_DIRS): Promise<SshdService | null> {
   let groups: UnitFile[][];
   if (systemd) {
-    const r = await run('systemctl', ['cat', '--', ...SSHD_UNITS]);
+    // A socket-activated sshd (Flatcar: sshd.socket, Accept=yes) runs as the socket's template
+    // service, whatever an idle ssh.service or sshd.service says.
+    const templates: string[] = [];
+    for (const [socket, service] of SOCKET_UNITS) {
+      if ((await run('systemctl', ['is-active', '--quiet', socket])).exitCode === 0) templates.push(service);
+    }
+    const r = await run('systemctl', ['cat', '--', ...templates, ...SSHD_UNITS]);
     groups = parseSystemctlCat(r.stdout);
   } else {
     groups = SSHD_UNITS.map((name) => unitFilesOnDisk(name, dirs)).filter((g): g is UnitFile[] => g !== null);

@@ -176,8 +176,20 @@ describe('readSshdService', () => {
       return { exitCode: 1, stderr: 'No files found for sshd.service.', stdout: `# /lib/systemd/system/ssh.service\n${SSH_SERVICE}\n# /lib/systemd/system/ssh.service.d/ec2-instance-connect.conf\n${EIC_DROP_IN}` };
     };
     const svc = await readSshdService(run, true, [], dirs);
-    expect(calls).toEqual([['systemctl', 'cat', '--', 'ssh.service', 'sshd.service']]);
+    expect(calls).toEqual([['systemctl', 'is-active', '--quiet', 'sshd.socket'], ['systemctl', 'is-active', '--quiet', 'ssh.socket'], ['systemctl', 'cat', '--', 'ssh.service', 'sshd.service']]);
     expect(svc!.argv.options).toHaveLength(2);
     expect((await readSshdService(run, true, ['/lib/systemd/system/ssh.service.d/ec2-instance-connect.conf'], dirs))!.argv.options).toEqual([]);
+  });
+
+  test("socket-activated sshd (Flatcar: sshd.socket with Accept=yes) is read as the socket's template service, before an idle sshd.service", async () => {
+    const calls: string[][] = [];
+    const run: Exec = async (file, args) => {
+      calls.push([file, ...args]);
+      if (args[0] === 'is-active') return { exitCode: args.includes('sshd.socket') ? 0 : 3, stderr: '', stdout: '' };
+      return { exitCode: 0, stderr: '', stdout: `# /etc/systemd/system/sshd@.service\n[Service]\nExecStart=-/usr/sbin/sshd -i -e -o LogLevel=VERBOSE\nStandardInput=socket\n\n# /lib/systemd/system/ssh.service\n${SSH_SERVICE}` };
+    };
+    const svc = await readSshdService(run, true, [], dirs);
+    expect(calls.at(-1)).toEqual(['systemctl', 'cat', '--', 'sshd@.service', 'ssh.service', 'sshd.service']);
+    expect(svc).toMatchObject({ unit: 'sshd@.service', argv: { options: ['LogLevel=VERBOSE'] } });
   });
 });
