@@ -40,7 +40,7 @@ export interface KeysArgs {
  */
 export async function runKeys(args: KeysArgs, createIam: IamFactory): Promise<void> {
   const { user, fingerprint, configFile, stats } = args;
-  const log = stderrLogger('keys');
+  const log = stderrLogger('keys', undefined, 'login');
   let chain: ChainRun | null = null;
   const deadline = new HardDeadline(processStartMs(), defaults().keysTimeoutMs, (budgetMs) => {
     log.log('error', 'keys.timeout', { user: user.slice(0, 64), budgetMs });

@@ -80,3 +80,12 @@ export function stderrIsDiscarded(): boolean {
     return true;
   }
 }
+
+/** True when fd 2 is a socket: a journal stream or syslog, never a person's terminal. */
+export function stderrIsSocket(): boolean {
+  try {
+    return fstatSync(2).isSocket();
+  } catch {
+    return false;
+  }
+}

@@ -3,7 +3,7 @@
  * unit. Field names are stable; log shippers key on them. Where stderr is /dev/null (sshd's
  * AuthorizedKeysCommand, pam_exec), the lines go to journald under the identifier `iam-ssh`.
  */
-import { JournalStream, PRIORITY, stderrIsDiscarded } from './journal';
+import { JournalStream, PRIORITY, stderrIsDiscarded, stderrIsSocket } from './journal';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -17,10 +17,12 @@ export interface Logger {
  * journal 'auto': journald only where stderr is /dev/null; 'always': journald and, unless it
  * is /dev/null, stderr (notify-login: its record must reach the journal however PAM runs it).
  */
-export function stderrLogger(cmd: string, write?: (line: string, level: Level) => void, journalMode: 'auto' | 'always' = 'auto'): Logger {
+export function stderrLogger(cmd: string, write?: (line: string, level: Level) => void, journalMode: 'auto' | 'always' | 'login' = 'auto'): Logger {
   let journal: JournalStream | null = null;
   if (!write) {
-    const discarded = stderrIsDiscarded();
+    // 'login': a socket on stderr is sshd's own journal stream (socket-activated `sshd -i -e`,
+    // as on Flatcar), where our lines would carry sshd's identifier: they go to ours instead.
+    const discarded = stderrIsDiscarded() || (journalMode === 'login' && stderrIsSocket());
     const stream = discarded || journalMode === 'always' ? (journal = new JournalStream()) : null;
     write = (line, level) => {
       stream?.write(line.trimEnd(), PRIORITY[level]);

@@ -46,7 +46,7 @@ import { freePort } from './moto';
 import { requireBinary, run, type RunResult } from './run';
 
 export const ROOTS_DIR = '/var/cache/iam-ssh-test/roots';
-export const ROOT_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'sudo', 'passwd', 'util-linux'];
+export const ROOT_PACKAGES = ['systemd', 'systemd-sysv', 'libnss-systemd', 'dbus', 'openssh-server', 'sudo', 'passwd', 'util-linux'];
 const SUITE = 'bookworm';
 export const BINARY_IN_CONTAINER = '/mnt/iam-ssh-dist/iam-ssh';
 const CGROUP_HIERARCHIES = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'];
