@@ -22,6 +22,11 @@ import { parsePublicKey } from '../src/util/ssh-key';
 import { syncStatePath, type SyncState } from '../src/state/sync-state';
 
 const RUNS = Number(process.argv[2] ?? 30);
+/** The Node inside dist/iam-ssh (scripts/release/runtime.json): the floor is its own start. */
+const PINNED = JSON.parse(readFileSync(join(ROOT, 'scripts/release/runtime.json'), 'utf8')) as { version: string };
+const RUNTIME_NODE = join(ROOT, 'node_modules/.cache/iam-ssh-runtime', PINNED.version, process.arch, 'package/bin/node');
+/** Optional: an executable built on another runtime (scripts/build.mjs --runtime-node), measured beside. */
+const COMPARE = process.env.IAM_SSH_BENCH_COMPARE;
 const PASSES = 3;
 const WARMUPS = 3;
 const RSS_RUNS = 5;
@@ -88,7 +93,7 @@ const servedFrom = (source: string) => (r: RunResult) =>
 function machine(): string {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown CPU';
-  return `${model}, ${cpus().length} cores, Linux ${release()}, Node ${process.version}`;
+  return `${model}, ${cpus().length} cores, Linux ${release()}, executable on Node ${PINNED.version} (bench driver on Node ${process.version})`;
 }
 
 const calls = (c: Record<string, number>) =>
@@ -220,9 +225,9 @@ async function main(): Promise<void> {
   const throttle: FaultRule[] = [{ action: 'ListSSHPublicKeys', fault: 'throttle' }, { action: 'GetGroup', fault: 'throttle' }];
   // In this order each row leaves the cache as the next one needs it (the hit row: fresh).
   const rows: { label: string; cmd: string; args: string[]; opts?: MeasureOpts; rules?: FaultRule[] }[] = [
-    { label: 'floor: `node -e 0`', cmd: process.execPath, args: ['-e', '0'] },
+    { label: `floor: \`node -e 0\` (Node ${PINNED.version}, the runtime inside)`, cmd: RUNTIME_NODE, args: ['-e', '0'] },
     { label: 'floor: `cat` of the KEYS_MODE=file file (2 keys)', cmd: 'cat', args: [authKeys], opts: { check: (r) => must(r.stdout === keyFile, 'cat output', r) } },
-    { label: '`iam-ssh --version` (yargs)', cmd: bin, args: ['--version'], opts: { check: (r) => must(r.stdout.trim() === version, 'version', r) } },
+    { label: '`iam-ssh --version`', cmd: bin, args: ['--version'], opts: { check: (r) => must(r.stdout.startsWith(`iam-ssh ${version} (`), 'version', r) } },
     { label: '`keys alice.smith`: cache hit', cmd: bin, args: keys(plain, 'alice.smith'), opts: { check: serves('hit') } },
     { label: '`keys alice.smith`: stale on IAM Throttling', cmd: bin, args: keys(plain, 'alice.smith'), opts: { before: age, check: serves('stale') }, rules: throttle },
     { label: '`keys alice.smith`: cache miss (no sync state)', cmd: bin, args: keys(plain, 'alice.smith'), opts: { before: emptyCache, check: serves('miss') } },
@@ -232,6 +237,12 @@ async function main(): Promise<void> {
       opts: { check: (r) => must(r.stdout === '' && /recorded by sync/.test(String(events(r.stderr, 'keys.refused')[0]?.reason)), 'refusal', r) },
     },
   ];
+  if (COMPARE) {
+    rows.push(
+      { label: `other runtime: \`node -e 0\` (${process.version}, this driver's)`, cmd: process.execPath, args: ['-e', '0'] },
+      { label: 'other runtime: `keys alice.smith`: cache hit', cmd: COMPARE, args: keys(plain, 'alice.smith'), opts: { check: serves('hit') } },
+    );
+  }
   const samples = rows.map((): Samples => ({ ms: [], rssKb: [] }));
 
   emptyCache();
@@ -291,6 +302,10 @@ async function main(): Promise<void> {
   const hit = stats.find(([label]) => label.includes('cache hit'))![1].median;
   const ratio = hit / node;
   out.push('', `Done criterion (cache hit within 1.3x of \`node -e 0\`): ${ratio <= 1.3 ? 'yes' : 'no'}, ${f(hit)} ms vs ${f(node)} ms = ${ratio.toFixed(2)}x.`);
+  if (COMPARE) {
+    const [oldNode, oldHit] = [stats.at(-2)![1].median, stats.at(-1)![1].median];
+    out.push('', `Other runtime in the same run: cache hit ${f(oldHit)} ms vs its \`node -e 0\` ${f(oldNode)} ms = ${(oldHit / oldNode).toFixed(2)}x.`);
+  }
   if (!existsSync(GNU_TIME)) out.push('', `Peak RSS: n/a (${GNU_TIME}, GNU time, is not installed).`);
   console.log(out.join('\n'));
 }

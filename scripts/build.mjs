@@ -40,8 +40,8 @@ function step(cmd, args, cwd = undefined) {
 // same bytes at every build; V8 leaves that flag out of the flag hash it checks a cache against,
 // so the runtime (with its own random seed) still accepts them. The work directory is the
 // current one and paths are relative, since the SEA blob records the main script's path.
-function runTargetNode(arch, work, args) {
-  const [cmd, ...pre] = nodeCommand(arch);
+function runTargetNode(arch, work, args, runtimeNode) {
+  const [cmd, ...pre] = runtimeNode ? [runtimeNode] : nodeCommand(arch);
   step(cmd, [...pre, '--random-seed=1', ...args], work);
 }
 
@@ -49,9 +49,11 @@ function runTargetNode(arch, work, args) {
  * Builds the executable of one target into `out` (written atomically). Returns the sizes of
  * its parts.
  */
-export async function buildExecutable({ arch = hostTarget(), out, commit = sourceCommit() }) {
+export async function buildExecutable({ arch = hostTarget(), out, commit = sourceCommit(), runtimeNode = undefined }) {
   if (process.platform !== 'linux') throw new Error('iam-ssh is built on and for Linux');
-  const node = runtimeBinary(arch);
+  // runtimeNode: another node binary of this machine's CPU, for comparisons (bench) only.
+  if (runtimeNode && arch !== hostTarget()) throw new Error('--runtime-node builds for this machine only');
+  const node = runtimeNode ?? runtimeBinary(arch);
   mkdirSync(dirname(out), { recursive: true });
   // Everything is made in a private directory and renamed into place at the end, so a test or a
   // second build running meanwhile never sees a half-written executable.
@@ -97,14 +99,14 @@ export async function buildExecutable({ arch = hostTarget(), out, commit = sourc
     if (forbidden.length) throw new Error(`the login bundle must contain neither the AWS SDK nor yargs; it has ${forbidden.slice(0, 5).join(', ')}`);
     // The V8 code cache of the full bundle and the SEA blob (with the login bundle's code cache)
     // are made by the target's node binary, which is also the runtime that will read them.
-    runTargetNode(arch, work, [join(root, 'scripts/code-cache.cjs'), 'full.js', 'full.cache']);
+    runTargetNode(arch, work, [join(root, 'scripts/code-cache.cjs'), 'full.js', 'full.cache'], runtimeNode);
     // A rejected cache would cost only time, silently: check it with a fresh process.
-    runTargetNode(arch, work, [join(root, 'scripts/code-cache.cjs'), '--check', 'full.js', 'full.cache']);
+    runTargetNode(arch, work, [join(root, 'scripts/code-cache.cjs'), '--check', 'full.js', 'full.cache'], runtimeNode);
     const seaConfig = join(work, 'sea-config.json');
     const blob = join(work, 'iam-ssh.blob');
     const sea = { main: 'iam-ssh.cjs', output: 'iam-ssh.blob', assets: { 'full.js': 'full.js', 'full.cache': 'full.cache' }, disableExperimentalSEAWarning: true, useCodeCache: true };
     writeFileSync(seaConfig, JSON.stringify(sea));
-    runTargetNode(arch, work, ['--experimental-sea-config', 'sea-config.json']);
+    runTargetNode(arch, work, ['--experimental-sea-config', 'sea-config.json'], runtimeNode);
 
     const tmpExe = join(work, 'iam-ssh');
     copyFileSync(node, tmpExe);
@@ -128,11 +130,16 @@ export async function buildExecutable({ arch = hostTarget(), out, commit = sourc
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const t0 = Date.now();
-  const out = join(root, 'dist', 'iam-ssh');
-  const s = await buildExecutable({ out });
+  // Default: dist/iam-ssh on the pinned runtime. `--runtime-node NODE --out FILE`: on another node.
+  const argv = process.argv.slice(2);
+  const opt = (name) => (argv.includes(name) ? resolve(argv[argv.indexOf(name) + 1] ?? '') : undefined);
+  const runtimeNode = opt('--runtime-node');
+  const out = opt('--out') ?? join(root, 'dist', 'iam-ssh');
+  if (runtimeNode && out === join(root, 'dist', 'iam-ssh')) throw new Error('--runtime-node needs --out: dist/iam-ssh is built on the pinned runtime');
+  const s = await buildExecutable({ out, runtimeNode });
   const kB = (n) => `${Math.round(n / 1024)} kB`;
   console.log(
-    `built ${out} (${pkg.version}, Node ${PINNED.version} linux-${hostTarget()}; login path ${kB(s.loginBundle)}, the rest ${kB(s.fullBundle)}, ` +
+    `built ${out} (${pkg.version}, Node ${runtimeNode ? execFileSync(runtimeNode, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim() : PINNED.version} linux-${hostTarget()}; login path ${kB(s.loginBundle)}, the rest ${kB(s.fullBundle)}, ` +
       `executable ${(s.executable / 1048576).toFixed(1)} MiB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );
 }
