@@ -59,7 +59,7 @@ export function checkJournaldCap(f: DoctorFacts): Result {
   if (cap >= fs.sizeBytes * (1 - FULL_FRACTION)) {
     const suggested = formatSize(Math.max(64 * MiB, Math.min(fs.sizeBytes * DEFAULT_MAX_USE, DEFAULT_CEILING)));
     return r('fail', `journald has no size cap on ${j.dir} (${set}): a flood of failed logins can fill its filesystem (${formatBytes(fs.sizeBytes)})`,
-      `mkdir -p /etc/systemd/journald.conf.d && printf '[Journal]\\n${maxKey}=${suggested}\\n' > /etc/systemd/journald.conf.d/50-iam-ssh-size.conf && systemctl restart systemd-journald`);
+      `mkdir -p /etc/systemd/journald.conf.d && printf '[Journal]\\n${maxKey}=${suggested}\\n' > /etc/systemd/journald.conf.d/99-iam-ssh-size.conf && systemctl restart systemd-journald`);
   }
   return r('ok', `journald keeps ${j.dir} under ${formatBytes(Math.max(0, cap))} of ${formatBytes(fs.sizeBytes)} (${set})`);
 }

@@ -206,6 +206,38 @@ containerSuite('iam-ssh under a real systemd (Debian)', () => {
     }
   }, 120_000);
 
+  test('doctor fails when the journal filesystem is nearly full, and passes once there is room', async () => {
+    const check = async () => (await doctor()).checks.find((c) => c.id === 'log-space')!;
+    expect((await check()).status).toBe('ok');
+    await h.c.must('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=2755', 'iam-ssh-test-journal', '/var/log/journal']);
+    try {
+      // A flood of auth lines, filled to the brim (dd stops at ENOSPC).
+      await h.c.exec('dd', ['if=/dev/zero', 'of=/var/log/journal/flood', 'bs=64k']);
+      const full = await check();
+      expect(full).toMatchObject({ status: 'fail', summary: expect.stringMatching(/^\/var\/log\/journal \(0\.0 MiB free of 8\.0 MiB\).*nearly full/) });
+      expect(full.fix).toMatch(/journalctl --vacuum-size/);
+    } finally {
+      await h.c.must('umount', ['--lazy', '/var/log/journal']);
+    }
+    expect((await check()).status).toBe('ok');
+  });
+
+  test("doctor fails when a journald drop-in removes the size cap; doctor's own fix puts one back", async () => {
+    const check = async () => (await doctor()).checks.find((c) => c.id === 'journald-cap')!;
+    expect((await check()).status).toBe('ok');
+    await h.c.must('mkdir', ['-p', '/etc/systemd/journald.conf.d']);
+    await h.c.writeFile('/etc/systemd/journald.conf.d/90-no-cap.conf', '[Journal]\nSystemMaxUse=100T\nSystemKeepFree=0\n');
+    await h.c.must('systemctl', ['restart', 'systemd-journald']);
+    const uncapped = await check();
+    expect(uncapped).toMatchObject({ status: 'fail', summary: expect.stringMatching(/no size cap on \/var\/log\/journal \(SystemMaxUse=100T, SystemKeepFree=0\)/) });
+    // As an operator would paste it.
+    await h.c.must('sh', ['-c', uncapped.fix!]);
+    expect((await check()).status).toBe('ok');
+    expect((await h.c.must('systemctl', ['is-active', 'systemd-journald'])).stdout.trim()).toBe('active');
+    await h.c.must('rm', ['-r', '/etc/systemd/journald.conf.d']);
+    await h.c.must('systemctl', ['restart', 'systemd-journald']);
+  });
+
   test('uninstall stops and removes every unit; list-unit-files is as before install', async () => {
     const r = await h.c.exec(BIN, ['uninstall'], { timeoutMs: 60_000 });
     expect(r.code).toBe(0);
