@@ -56,6 +56,7 @@ export const PURE_MODULES = [
   'src/util/pool.ts',
   'src/util/ssh-key.ts',
   'src/util/validators.ts',
+  'src/version.ts',
 ];
 
 const IO_MODULES = ['fs', 'fs/promises', 'child_process', 'net', 'http', 'https', 'dgram', 'dns', 'os'].flatMap((m) => [m, `node:${m}`]);
