@@ -78,3 +78,20 @@ export function classifyEvent(event: unknown): Classified {
   }
   return refuse(`an event of type ${shown(detailType)} from ${shown(source)}`);
 }
+
+/**
+ * How long after an IAM call a read is taken to see it: IAM is eventually consistent, and the
+ * event's time (CloudTrail's clock) and the function's clock may differ a little.
+ */
+export const SETTLE_MS = 60_000;
+
+/**
+ * An access change that a successful read started after it (with SETTLE_MS to spare) already
+ * saw: publishing again would read IAM in full for nothing. A burst of changes (20 people
+ * onboarded: 40 events) then costs a few reads, not one each. Schedules always publish.
+ */
+export function coveredByLastRead(trigger: Trigger, lastReadStartedAt: number | null): boolean {
+  if (trigger.kind !== 'iam-change' || lastReadStartedAt === null) return false;
+  const at = Date.parse(trigger.time);
+  return Number.isFinite(at) && at + SETTLE_MS <= lastReadStartedAt;
+}

@@ -2,19 +2,21 @@
  * `iam-ssh publish` as an AWS Lambda handler (deploy/iam-ssh-publisher.yaml; built by
  * scripts/build-lambda.mjs into dist/lambda/). One accepted event, one publish: the schedule
  * rule's event or an access-changing IAM call from CloudTrail. The settings are the function's
- * environment variables, read as the config file is read. An invocation that does not publish
- * or confirm the snapshot throws, so that it counts as a failed invocation (the Errors metric,
+ * environment variables, read as the config file is read. An access change that the last
+ * successful read of this warm function already saw is not read again (coveredByLastRead). An
+ * invocation that does not publish or confirm the snapshot throws, so that it counts as a failed invocation (the Errors metric,
  * the asynchronous retries) rather than a quiet success.
  */
 import type { Config } from '../config/config';
 import { stderrLogger, errText, type Logger } from '../util/log';
 import { formatCalls } from '../aws/call-stats';
-import { classifyEvent, type Trigger } from './lambda-event';
+import { classifyEvent, coveredByLastRead, type Trigger } from './lambda-event';
 import { configFromEnvironment } from './lambda-config';
 import { createPublishDeps, publishSnapshot, type PublishDeps, type PublishOutcome } from './publish';
 
 export interface PublishInvocationResult {
-  status: 'published' | 'unchanged';
+  /** covered: the last read of this function started after the change; nothing was read. */
+  status: 'published' | 'unchanged' | 'covered';
   serial: number | null;
   users: number;
   changed: boolean;
@@ -26,7 +28,18 @@ export interface HandlerOptions {
   log?: Logger;
   /** The clients; by default the real ones built from the Config. */
   deps?: (config: Config, log: Logger) => Promise<PublishDeps>;
+  /** What a warm function remembers between invocations. */
+  state?: WarmState;
+  now?: () => number;
 }
+
+export interface WarmState {
+  /** When the last read that ended published or unchanged began; null in a cold function. */
+  lastReadStartedAt: number | null;
+}
+
+/** Module state lives as long as the function's execution environment; one publish runs at a time. */
+const warm: WarmState = { lastReadStartedAt: null };
 
 /** Why an invocation did nothing; its message is what the Lambda console and logs show. */
 export class PublishInvocationError extends Error {
@@ -54,7 +67,14 @@ export async function handleEvent(event: unknown, env: Readonly<Record<string, s
     log.log('error', 'config.error', { error: 'publish needs SNAPSHOT_URL and SNAPSHOT_KMS_KEY in the function\'s environment' });
     throw new PublishInvocationError('configuration: SNAPSHOT_URL and SNAPSHOT_KMS_KEY are required');
   }
+  const state = opts.state ?? warm;
+  const now = opts.now ?? Date.now;
+  if (coveredByLastRead(trigger, state.lastReadStartedAt)) {
+    log.log('info', 'publish.covered', { ...trigger, lastReadStartedAt: new Date(state.lastReadStartedAt!).toISOString() });
+    return { status: 'covered', serial: null, users: 0, changed: false, trigger, calls: formatCalls({}) };
+  }
   log.log('info', 'publish.triggered', { ...trigger });
+  const started = now();
   const deps = await (opts.deps ?? ((c, l) => createPublishDeps(c, l)))(config, log);
   let outcome: PublishOutcome;
   try {
@@ -67,6 +87,7 @@ export async function handleEvent(event: unknown, env: Readonly<Record<string, s
   if (outcome.status !== 'published' && outcome.status !== 'unchanged') {
     throw new PublishInvocationError(`publish ${outcome.status}: ${outcome.reason ?? 'no reason given'}`);
   }
+  state.lastReadStartedAt = started;
   return { status: outcome.status, serial: outcome.serial, users: outcome.users, changed: outcome.changed, trigger, calls: formatCalls(outcome.calls) };
 }
 

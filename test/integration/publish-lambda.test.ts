@@ -36,9 +36,10 @@ const scheduled = {
   version: '0', id: 'a1', 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012',
   time: '2026-11-30T03:00:00Z', region: 'us-east-1', resources: ['arn:aws:events:us-east-1:123456789012:rule/iam-ssh-schedule'], detail: {},
 };
-const iamCall = (eventName: string, userName: string) => ({
+/** An access change made now, or `agoMs` before. */
+const iamCall = (eventName: string, userName: string, agoMs = 0) => ({
   version: '0', id: 'b2', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.iam', account: '123456789012',
-  time: '2026-11-30T03:01:00Z', region: 'us-east-1', resources: [],
+  time: new Date(Date.now() - agoMs).toISOString(), region: 'us-east-1', resources: [],
   detail: { eventSource: 'iam.amazonaws.com', eventName, awsRegion: 'us-east-1', requestParameters: { userName, groupName: 'ssh-users' } },
 });
 
@@ -168,6 +169,19 @@ test('an IAM change from CloudTrail publishes the change with a higher serial; a
   expect(proxy.of('kms').Sign ?? 0).toBe(0);
   expect(await objectCount()).toBe(objects);
   await iam.send(new AddUserToGroupCommand({ GroupName: 'ssh-users', UserName: 'bob' }));
+});
+
+test('a change the last read already saw is not read again: no AWS call; a later one is', async () => {
+  await lambda.handler(scheduled);
+  proxy.resetCounts();
+  logLines = [];
+  const old = await lambda.handler(iamCall('AddUserToGroup', 'bob', 5 * 60_000));
+  expect(old).toMatchObject({ status: 'covered', changed: false, trigger: { kind: 'iam-change', eventName: 'AddUserToGroup' } });
+  expect(proxy.total()).toBe(0);
+  expect(events().map((e) => e.event)).toEqual(['publish.covered']);
+  const fresh = await lambda.handler(iamCall('AddUserToGroup', 'bob'));
+  expect(fresh.status).toBe('unchanged');
+  expect(proxy.of('iam').GetGroup).toBe(2);
 });
 
 test.each([

@@ -1,4 +1,4 @@
-import { ACCESS_EVENT_NAMES, accessEventPattern, classifyEvent } from '../../../src/publish/lambda-event';
+import { ACCESS_EVENT_NAMES, SETTLE_MS, accessEventPattern, classifyEvent, coveredByLastRead, type Trigger } from '../../../src/publish/lambda-event';
 
 const scheduled = {
   version: '0',
@@ -95,5 +95,26 @@ describe('accessEventPattern', () => {
       expect(ACCESS_EVENT_NAMES).toContain(n);
     }
     for (const n of ['CreateUser', 'CreateGroup', 'TagUser', 'GetGroup', 'ListSSHPublicKeys']) expect(ACCESS_EVENT_NAMES).not.toContain(n);
+  });
+});
+
+describe('coveredByLastRead', () => {
+  const change = (time: string): Trigger => ({ kind: 'iam-change', eventName: 'AddUserToGroup', time, userName: 'alice' });
+  const at = Date.parse('2026-11-30T03:00:00Z');
+
+  test('a change that a read started after (with time to settle) is covered', () => {
+    expect(coveredByLastRead(change('2026-11-30T03:00:00Z'), at + SETTLE_MS)).toBe(true);
+    expect(coveredByLastRead(change('2026-11-30T02:50:00Z'), at)).toBe(true);
+  });
+
+  test('a change too close to, or after, the last read start is not', () => {
+    expect(coveredByLastRead(change('2026-11-30T03:00:00Z'), at + SETTLE_MS - 1)).toBe(false);
+    expect(coveredByLastRead(change('2026-11-30T03:05:00Z'), at)).toBe(false);
+  });
+
+  test('no read yet (a cold function), a schedule, or an unreadable time: publish', () => {
+    expect(coveredByLastRead(change('2026-11-30T02:00:00Z'), null)).toBe(false);
+    expect(coveredByLastRead({ kind: 'schedule', rule: 'arn:aws:events:us-east-1:123456789012:rule/x', time: '2026-11-30T02:00:00Z' }, at)).toBe(false);
+    expect(coveredByLastRead(change('yesterday'), at)).toBe(false);
   });
 });
