@@ -6,6 +6,7 @@
 import { parseLoginArgv } from './keys/login-argv';
 import { runKeys } from './keys/command';
 import { runNotifyLogin } from './notify/command';
+import { recordSession } from './record/recorder';
 import { loadFull } from './load-full';
 import type { IamFactory } from './aws/iam';
 import { stderrLogger } from './util/log';
@@ -44,6 +45,10 @@ async function run(argv: string[]): Promise<number> {
   if (argv.at(-1) === 'notify-login' && (argv.length === 1 || (argv.length === 3 && argv[0] === '--config'))) {
     await runNotifyLogin(process.env, argv.length === 3 ? argv[1] : configFromEnv);
     return 0;
+  }
+  // sshd's ForceCommand for the recorded group, at every session start: no yargs either.
+  if (argv.at(-1) === 'record' && (argv.length === 1 || (argv.length === 3 && argv[0] === '--config'))) {
+    return recordSession(argv.length === 3 ? argv[1] : configFromEnv);
   }
   const { main } = await loadFull();
   return main(argv, { configFromEnv });

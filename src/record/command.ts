@@ -4,9 +4,7 @@
  * exported file of such lines) and trust only what verify.ts proves came from the recorder.
  */
 import type { CommandModule } from 'yargs';
-import { loadConfig } from '../config/load';
-import { defaults } from '../config/config';
-import { runRecord } from './recorder';
+import { recordSession } from './recorder';
 import { readJournal } from './journal-read';
 import { verifySessions, type VerifiedSession } from './verify';
 import { asciicast, playbackDelays, sessionEvents } from './asciicast';
@@ -21,14 +19,7 @@ export function recordCommand(configFromEnv: string | undefined): CommandModule<
     describe: "record this SSH session to journald (sshd's ForceCommand for RECORD_GROUPS)",
     builder: (y) => y.epilogue('Installed by `iam-ssh install` as `ForceCommand` in a `Match Group` block of sshd; see docs/recording.md.'),
     handler: async (args) => {
-      let config = defaults();
-      try {
-        config = loadConfig(args.config ?? configFromEnv).config;
-      } catch (e) {
-        // The user may not read the file: the built-in defaults refuse when journald is down.
-        process.stderr.write(`iam-ssh: config not read (${(e as Error).message}); recording with the defaults\n`);
-      }
-      process.exitCode = await runRecord({ config, env: process.env });
+      process.exitCode = await recordSession(args.config ?? configFromEnv);
     },
   };
 }

@@ -65,8 +65,13 @@ export class RecordWriter {
 
   /** Writes a control record (start, end) whatever the buffer holds: these must not be lost. */
   control(body: Unsequenced<SessionRecord>): void {
-    this.flushGap(true);
+    this.settle();
     this.send(body);
+  }
+
+  /** Records what was dropped so far as a gap now, whatever the buffer holds (before the end record counts gaps). */
+  settle(): void {
+    this.flushGap(true);
   }
 
   /** Session data in bounded chunks; dropped (and counted) while the journal lags. */

@@ -15,7 +15,8 @@ import { constants as osConstants, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { isatty } from 'node:tty';
 import { randomBytes } from 'node:crypto';
-import type { Config } from '../config/config';
+import { defaults, type Config } from '../config/config';
+import { loadConfig } from '../config/load';
 import { RecordWriter } from './journal-writer';
 import { ScriptLogFilter, type Stream } from './wire';
 import { acceptedKey, clientOf, iamUserOf, sshdMonitorPid } from './identity';
@@ -32,6 +33,17 @@ export interface RecordOptions {
 
 const SCRIPT_CANDIDATES = ['/usr/bin/script', '/bin/script'];
 const say = (text: string) => process.stderr.write(`iam-ssh: ${text}\n`);
+
+/** sshd's forced command: the config file (the user may not be able to read it: then the safe defaults), then the session. */
+export async function recordSession(configFile: string | undefined): Promise<number> {
+  let config = defaults();
+  try {
+    config = loadConfig(configFile).config;
+  } catch (e) {
+    say(`config not read (${(e as Error).message}); recording with the defaults`);
+  }
+  return runRecord({ config, env: process.env });
+}
 
 export async function runRecord(o: RecordOptions): Promise<number> {
   const t0 = performance.now();
@@ -66,6 +78,7 @@ export async function runRecord(o: RecordOptions): Promise<number> {
   const result = tty ? await runOnTerminal(writer, shell, original, env) : await runOnPipes(writer, recordData, shell, sessionCommand(original), env);
 
   if (writer) {
+    writer.settle();
     writer.control({ k: 'end', sid, t: writer.now(), exit: result.exit, signal: result.signal, reason: result.reason, bytes: writer.bytes, gaps: writer.gaps });
     const flushed = await writer.close(3000);
     if (!flushed) say('the end of this session may not have reached journald');
