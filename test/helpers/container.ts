@@ -17,7 +17,7 @@
  *       binds    [{ host, container, readOnly? }] more bind mounts (dist/iam-ssh is always bound
  *                read-only at BINARY_IN_CONTAINER)
  *       readOnly container paths made read-only (each bound read-only over itself, e.g. '/usr')
- *   c.name, c.pid (the container's systemd, as the host sees it), c.sshPort
+ *   c.name (also its hostname), c.pid (the container's systemd, as the host sees it), c.sshPort
  *     The container shares the host's network, so moto on the host's 127.0.0.1 is reachable from
  *     inside, and each container gets its own free port for sshd: /etc/ssh/sshd_config.d/
  *     10-test-port.conf says `Port <sshPort>` (a setup that replaces sshd_config or uses a socket

@@ -93,6 +93,7 @@ containerSuite('iam-ssh on a Flatcar-like host under a real systemd', () => {
     const r = await h.install('--authorized-groups', 'ssh-users', '--sudo-groups', 'ssh-admins');
     expect(r.stdout).toContain(`installing iam-ssh as ${BIN}`);
     expect(r.code === 0 ? '' : r.stdout + r.stderr).toBe('');
+    expect(r.stdout).toContain('run the first sync as iam-ssh-sync.service');
     expect((await h.c.must('stat', ['-c', '%U %a', BIN])).stdout.trim()).toBe('root 755');
     expect(await h.c.readFile('/etc/systemd/system/iam-ssh-sync.service')).toContain(`ExecStart=${BIN} sync`);
     // The stock file is untouched; sshd_config became a regular file that starts with our block.
@@ -115,6 +116,14 @@ containerSuite('iam-ssh on a Flatcar-like host under a real systemd', () => {
     const served = (await h.journal()).map((e) => JSON.parse(e.MESSAGE!) as Record<string, unknown>).filter((m) => m.event === 'keys.served');
     expect(served.at(-1)).toMatchObject({ user: 'alice.smith', iamUser: 'Alice.Smith' });
     expect((await h.journal()).filter((e) => e.MESSAGE!.includes('"keys.served"')).every((e) => e.SYSLOG_FACILITY === '10')).toBe(true);
+  });
+
+  test('doctor passes, judging sshd as sshd@.service starts it', async () => {
+    const r = await h.c.exec(BIN, ['doctor', '--json'], { timeoutMs: 60_000 });
+    const checks = (JSON.parse(r.stdout) as { checks: { id: string; status: string; summary: string }[] }).checks;
+    expect(checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(checks.find((c) => c.id === 'sshd-config')!.summary).toMatch(/sshd@\.service/);
   });
 
   test('systemd 252 reads an empty membership file as no membership; sync rewrites it as {}', async () => {
