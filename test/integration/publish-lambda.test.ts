@@ -7,6 +7,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
 import { join } from 'node:path';
 import { S3Client, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { KMSClient, CreateKeyCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
@@ -131,6 +133,20 @@ afterEach(() => {
 });
 
 const events = () => logLines.flatMap((l) => l.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as { event: string; [k: string]: unknown });
+
+test('the deployment zip holds exactly the bundle the tests run, and the build is reproducible', () => {
+  const zip = readFileSync(join(ROOT, 'dist/lambda/iam-ssh-publisher.zip'));
+  expect(zip.readUInt32LE(0)).toBe(0x04034b50);
+  const nameLength = zip.readUInt16LE(26);
+  expect(zip.subarray(30, 30 + nameLength).toString()).toBe('index.js');
+  const data = zip.subarray(30 + nameLength + zip.readUInt16LE(28), 30 + nameLength + zip.readUInt16LE(28) + zip.readUInt32LE(18));
+  expect(inflateRawSync(data).equals(readFileSync(join(ROOT, 'dist/lambda/index.js')))).toBe(true);
+  // One entry: the central directory's count, in the end record (the last 22 bytes).
+  expect(zip.readUInt16LE(zip.length - 22 + 10)).toBe(1);
+  const again = spawnSync(process.execPath, [join(ROOT, 'scripts/build-lambda.mjs')], { encoding: 'utf8', timeout: 120_000 });
+  expect(again.status).toBe(0);
+  expect(readFileSync(join(ROOT, 'dist/lambda/iam-ssh-publisher.zip')).equals(zip)).toBe(true);
+});
 
 test('a scheduled event publishes one snapshot that verifies against the KMS key', async () => {
   const r = await lambda.handler(scheduled);
