@@ -35,7 +35,8 @@ export function accessEventPattern(): Record<string, unknown> {
   return {
     source: ['aws.iam'],
     'detail-type': ['AWS API Call via CloudTrail'],
-    detail: { eventSource: ['iam.amazonaws.com'], eventName: [...ACCESS_EVENT_NAMES] },
+    // Only calls that succeeded: anyone can make a call that fails, and each event is a read.
+    detail: { eventSource: ['iam.amazonaws.com'], eventName: [...ACCESS_EVENT_NAMES], errorCode: [{ exists: false }] },
   };
 }
 
@@ -72,6 +73,7 @@ export function classifyEvent(event: unknown): Classified {
     if (detail.eventSource !== 'iam.amazonaws.com') return refuse(`a CloudTrail event of ${shown(detail.eventSource)}, not iam.amazonaws.com`);
     const name = detail.eventName;
     if (typeof name !== 'string' || !ACCESS_EVENT_NAMES.includes(name)) return refuse(`the IAM call ${shown(name)} changes no access`);
+    if (detail.errorCode !== undefined) return refuse(`the IAM call ${name} failed (${shown(detail.errorCode)}): nothing changed`);
     const params = detail.requestParameters;
     const user = isRecord(params) ? params.userName : undefined;
     return { ok: true, trigger: { kind: 'iam-change', eventName: name, time, userName: typeof user === 'string' && isIamUserName(user) ? user : null } };

@@ -62,6 +62,7 @@ describe('classifyEvent', () => {
     ['a CloudTrail event of another service', { ...cloudTrail('AddUserToGroup'), source: 'aws.s3' }],
     ['a CloudTrail event whose detail names another service', cloudTrail('AddUserToGroup', { eventSource: 's3.amazonaws.com' })],
     ['an IAM call that changes no access', cloudTrail('CreateUser')],
+    ['an IAM call that failed (anyone may make one)', cloudTrail('AddUserToGroup', { errorCode: 'AccessDenied', errorMessage: 'not authorized' })],
     ['a read-only IAM call', cloudTrail('GetGroup')],
     ['an event name of another case', cloudTrail('addusertogroup')],
     ['a CloudTrail event without detail', { ...cloudTrail('AddUserToGroup'), detail: undefined }],
@@ -86,7 +87,7 @@ describe('accessEventPattern', () => {
     expect(accessEventPattern()).toEqual({
       source: ['aws.iam'],
       'detail-type': ['AWS API Call via CloudTrail'],
-      detail: { eventSource: ['iam.amazonaws.com'], eventName: [...ACCESS_EVENT_NAMES] },
+      detail: { eventSource: ['iam.amazonaws.com'], eventName: [...ACCESS_EVENT_NAMES], errorCode: [{ exists: false }] },
     });
   });
 
