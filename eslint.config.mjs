@@ -23,6 +23,7 @@ export const PURE_MODULES = [
   'src/doctor/render.ts',
   'src/install/config-file.ts',
   'src/install/legacy-text.ts',
+  'src/install/sshd-record-text.ts',
   'src/keys/active-keys.ts',
   'src/keys/cache-entry.ts',
   'src/keys/file-mode.ts',

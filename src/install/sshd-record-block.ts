@@ -14,48 +14,10 @@ import { SshdControl } from '../platform/sshd';
 import { exec } from '../platform/exec';
 import { DEFAULT_CONFIG } from '../config/load';
 import type { InstallHost } from './host';
+import { appendRecordBlock, expectedEffective, recordBlockLines, removeRecordBlock, type RecordBlockChange, type RecordBlockSettings } from './sshd-record-text';
 
+export type { RecordBlockChange } from './sshd-record-text';
 export const RECORD_DROP_IN = '01-iam-ssh-record.conf';
-export const RECORD_BEGIN = '# BEGIN iam-ssh record: managed by `iam-ssh install`; `iam-ssh uninstall` removes this block';
-export const RECORD_END = '# END iam-ssh record';
-
-export type RecordBlockChange = { method: 'drop-in'; path: string; main: string } | { method: 'block'; path: string };
-
-export interface RecordBlockSettings { group: string; binary: string; configFile: string }
-
-/** The settings a recorded user must end up with, as `sshd -T` prints them. */
-export function expectedEffective(s: RecordBlockSettings): Record<string, string> {
-  return {
-    forcecommand: forceCommand(s), allowtcpforwarding: 'no', x11forwarding: 'no', permittunnel: 'no',
-    allowagentforwarding: 'no', allowstreamlocalforwarding: 'no', exposeauthinfo: 'yes',
-  };
-}
-
-function forceCommand(s: RecordBlockSettings): string {
-  return s.configFile === DEFAULT_CONFIG ? `${s.binary} record` : `${s.binary} --config ${s.configFile} record`;
-}
-
-export function recordBlockLines(s: RecordBlockSettings): string[] {
-  return [
-    `Match Group ${s.group}`,
-    `\tForceCommand ${forceCommand(s)}`,
-    '\tAllowTcpForwarding no', '\tAllowStreamLocalForwarding no', '\tX11Forwarding no', '\tPermitTunnel no', '\tAllowAgentForwarding no',
-    '\tExposeAuthInfo yes',
-  ];
-}
-
-export function appendRecordBlock(text: string, s: RecordBlockSettings): string {
-  const base = removeRecordBlock(text);
-  return base + (base === '' || base.endsWith('\n') ? '' : '\n') + [RECORD_BEGIN, ...recordBlockLines(s), RECORD_END].join('\n') + '\n';
-}
-
-export function removeRecordBlock(text: string): string {
-  const start = text.indexOf(RECORD_BEGIN + '\n');
-  if (start === -1) return text;
-  const end = text.indexOf('\n' + RECORD_END + '\n', start);
-  if (end === -1) throw new Error(`an iam-ssh record block in sshd_config has no "${RECORD_END}" line; fix the file by hand`);
-  return text.slice(0, start) + text.slice(end + RECORD_END.length + 2);
-}
 
 /** Members of the local group, from getent (sync has just made it). */
 async function membersOf(group: string): Promise<string[]> {
@@ -68,7 +30,8 @@ async function membersOf(group: string): Promise<string[]> {
  * Writes the block (or, with `settings` null, takes it out) and proves it. `unrecorded`: a user
  * never in the group (the keys command's own user).
  */
-export async function installRecordBlock(host: InstallHost, main: string, previous: RecordBlockChange | null, settings: RecordBlockSettings | null, unrecorded: string, out: (l: string) => void): Promise<RecordBlockChange | null> {
+export async function installRecordBlock(host: InstallHost, main: string, previous: RecordBlockChange | null, wanted: (Omit<RecordBlockSettings, 'configFile'> & { configFile: string }) | null, unrecorded: string, out: (l: string) => void): Promise<RecordBlockChange | null> {
+  const settings: RecordBlockSettings | null = wanted && { ...wanted, configFile: wanted.configFile === DEFAULT_CONFIG ? null : wanted.configFile };
   const layout = readSshdLayout(main);
   const dropIn = layout.dropInDir ? join(layout.dropInDir, RECORD_DROP_IN) : null;
   const before = { main: layout.mainText, mainMode: lstatSync(main).mode & 0o7777, dropIn: dropIn ? readIfPresent(dropIn) : null };

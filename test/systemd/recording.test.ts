@@ -226,4 +226,11 @@ containerSuite('session recording under a real journald and sshd', () => {
     const row = (await latest('alice.smith', (x) => x.command === 'login shell'))!;
     expect(row.bytes!.o).toBeGreaterThan(50_000_000);
   });
+
+  test('uninstall removes the block: the user is no longer forced through the recorder', async () => {
+    const r = await c.exec(BIN, ['uninstall'], { timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    expect((await c.exec('test', ['-e', '/etc/ssh/sshd_config.d/01-iam-ssh-record.conf'])).code).toBe(1);
+    expect((await c.must('sshd', ['-T', '-C', 'user=alice.smith,host=x,addr=127.0.0.1'])).stdout).toContain('forcecommand none\n');
+  });
 });
