@@ -57,7 +57,7 @@ containerSuite('iam-ssh under a real systemd (Debian)', () => {
     });
     aliceKeyId = ids['Alice.Smith']![0]!;
     unitFilesBefore = (await h.c.must('systemctl', ['list-unit-files', '--no-legend', '--no-pager'])).stdout;
-  }, 180_000);
+  }, 600_000);
 
   afterAll(async () => {
     await h?.stop();

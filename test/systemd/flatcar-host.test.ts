@@ -73,7 +73,7 @@ containerSuite('iam-ssh on a Flatcar-like host under a real systemd', () => {
       ],
     });
     stock = await h.c.readFile(STOCK);
-  }, 180_000);
+  }, 600_000);
 
   afterAll(async () => {
     await h?.stop();
