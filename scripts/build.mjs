@@ -36,13 +36,17 @@ function step(cmd, args, cwd = undefined) {
   }
 }
 
-// --random-seed fixes the hash seed V8 lays its tables out with, so the code caches are the
-// same bytes at every build; V8 leaves that flag out of the flag hash it checks a cache against,
-// so the runtime (with its own random seed) still accepts them. The work directory is the
-// current one and paths are relative, since the SEA blob records the main script's path.
-function runTargetNode(arch, work, args, runtimeNode) {
+// --random-seed fixes the hash seed V8 lays its tables out with, and --predictable makes V8 run
+// single-threaded and in a fixed order (no background compilation or GC timing to decide what
+// is compiled), so the code caches are the same bytes at every build, also on a busy machine.
+// V8 leaves both flags out of the flag hash it checks a cache against, so the runtime (with its
+// own random seed, multi-threaded) still accepts them; the --check step proves it for each
+// build. The work directory is the current one and paths are relative, since the SEA blob
+// records the main script's path.
+const DETERMINISTIC = ['--random-seed=1', '--predictable'];
+function runTargetNode(arch, work, args, runtimeNode, flags = DETERMINISTIC) {
   const [cmd, ...pre] = runtimeNode ? [runtimeNode] : nodeCommand(arch);
-  step(cmd, [...pre, '--random-seed=1', ...args], work);
+  step(cmd, [...pre, ...flags, ...args], work);
 }
 
 /**
@@ -101,7 +105,7 @@ export async function buildExecutable({ arch = hostTarget(), out, commit = sourc
     // are made by the target's node binary, which is also the runtime that will read them.
     runTargetNode(arch, work, [join(root, 'scripts/code-cache.cjs'), 'full.js', 'full.cache'], runtimeNode);
     // A rejected cache would cost only time, silently: check it with a fresh process.
-    runTargetNode(arch, work, [join(root, 'scripts/code-cache.cjs'), '--check', 'full.js', 'full.cache'], runtimeNode);
+    runTargetNode(arch, work, [join(root, 'scripts/code-cache.cjs'), '--check', 'full.js', 'full.cache'], runtimeNode, []);
     const seaConfig = join(work, 'sea-config.json');
     const blob = join(work, 'iam-ssh.blob');
     const sea = { main: 'iam-ssh.cjs', output: 'iam-ssh.blob', assets: { 'full.js': 'full.js', 'full.cache': 'full.cache' }, disableExperimentalSEAWarning: true, useCodeCache: true };

@@ -66,11 +66,11 @@ export function arm64Cases(get: () => Release): void {
       const miss = await arm('--config', cfg, 'keys', 'alice.smith');
       expect(miss.code).toBe(0);
       expect(miss.stdout).toBe(`${key.publicLine}\n`);
-      expect(events(miss.stderr, 'keys.served')[0]).toMatchObject({ source: 'miss' });
+      expect({ source: events(miss.stderr, 'keys.served')[0]?.source, stderr: miss.stderr }).toMatchObject({ source: 'miss' });
 
       const hit = await arm('--config', cfg, 'keys', 'alice.smith');
       expect(hit.stdout).toBe(`${key.publicLine}\n`);
-      expect(events(hit.stderr, 'keys.served')[0]).toMatchObject({ source: 'hit' });
+      expect({ source: events(hit.stderr, 'keys.served')[0]?.source, stderr: hit.stderr }).toMatchObject({ source: 'hit' });
 
       const refused = await arm('--config', cfg, 'keys', 'mallory');
       expect(refused.code).toBe(0);

@@ -45,9 +45,11 @@ export function buildRelease(): Release {
   try {
     const src = join(scratch, 'src');
     execFileSync('git', ['clone', '--quiet', '--shared', '--no-checkout', ROOT, src], quiet);
-    const commit = execFileSync('git', ['-C', ROOT, 'rev-parse', 'HEAD'], quiet).trim();
-    execFileSync('git', ['-C', src, 'checkout', '--quiet', commit], quiet);
+    const head = execFileSync('git', ['-C', ROOT, 'rev-parse', 'HEAD'], quiet).trim();
+    execFileSync('git', ['-C', src, 'checkout', '--quiet', head], quiet);
     symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'));
+    const commit = execFileSync('git', ['-C', src, 'rev-parse', 'HEAD'], quiet).trim();
+    const commit = execFileSync('git', ['-C', src, 'rev-parse', 'HEAD'], quiet).trim();
     const key = throwawayKey(scratch);
     const seconds: number[] = [];
     const release = (out: string, env: NodeJS.ProcessEnv) => {
