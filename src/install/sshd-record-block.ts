@@ -32,6 +32,7 @@ async function membersOf(group: string): Promise<string[]> {
  */
 export async function installRecordBlock(host: InstallHost, main: string, previous: RecordBlockChange | null, wanted: (Omit<RecordBlockSettings, 'configFile'> & { configFile: string }) | null, unrecorded: string, out: (l: string) => void): Promise<RecordBlockChange | null> {
   const settings: RecordBlockSettings | null = wanted && { ...wanted, configFile: wanted.configFile === DEFAULT_CONFIG ? null : wanted.configFile };
+  if (!wanted && !previous) return null;
   const layout = readSshdLayout(main);
   const dropIn = layout.dropInDir ? join(layout.dropInDir, RECORD_DROP_IN) : null;
   const before = { main: layout.mainText, mainMode: lstatSync(main).mode & 0o7777, dropIn: dropIn ? readIfPresent(dropIn) : null };
