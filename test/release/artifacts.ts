@@ -49,7 +49,6 @@ export function buildRelease(): Release {
     execFileSync('git', ['-C', src, 'checkout', '--quiet', head], quiet);
     symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'));
     const commit = execFileSync('git', ['-C', src, 'rev-parse', 'HEAD'], quiet).trim();
-    const commit = execFileSync('git', ['-C', src, 'rev-parse', 'HEAD'], quiet).trim();
     const key = throwawayKey(scratch);
     const seconds: number[] = [];
     const release = (out: string, env: NodeJS.ProcessEnv) => {
