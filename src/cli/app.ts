@@ -52,7 +52,7 @@ function parser(argv: string[], env: Env) {
     .command(notifyLoginCommand(fromEnv))
     .command(recordCommand(fromEnv))
     .command(replayCommand())
-    .command(sessionsCommand())
+    .command(sessionsCommand(fromEnv))
     .command(publishCommand(fromEnv))
     .demandCommand(1, 'Name a command; see --help.')
     .strict()

@@ -6,10 +6,13 @@
 import type { CommandModule } from 'yargs';
 import { recordSession } from './recorder';
 import { readJournal } from './journal-read';
-import { verifySessions, type VerifiedSession } from './verify';
+import { verifySessions, type JournalEntry, type VerifiedSession } from './verify';
 import { asciicast, playbackDelays, sessionEvents } from './asciicast';
 import { SESSION_ID } from './wire';
-import { sessionRows, formatSessions } from './sessions-format';
+import { sessionRows, formatSessions, unrecordedRows } from './sessions-format';
+import { unrecordedLogins } from './verify';
+import { loadConfig } from '../config/load';
+import { exec } from '../platform/exec';
 
 type Global = { config?: string };
 
@@ -32,9 +35,17 @@ const readOptions = {
   exe: { type: 'string', requiresArg: true, describe: "the recorder's executable that records must come from (default: this one)" },
 } as const;
 
-async function load(args: ReadArgs & { exe?: string }, sid?: string): Promise<VerifiedSession[]> {
+async function load(args: ReadArgs & { exe?: string }, sid?: string): Promise<{ sessions: VerifiedSession[]; entries: JournalEntry[] }> {
   const entries = await readJournal({ file: args.file ?? null, since: args.since ?? null, sid: sid ?? null });
-  return verifySessions(entries, { expectedExe: args.exe ?? (process.execPath.endsWith('/node') ? null : process.execPath) });
+  return { sessions: verifySessions(entries, { expectedExe: args.exe ?? (process.execPath.endsWith('/node') ? null : process.execPath) }), entries };
+}
+
+/** The members of RECORD_LOCAL_GROUP now: their logins must each have a recording. */
+async function recordedUsers(configFile: string | undefined): Promise<Set<string>> {
+  const { config } = loadConfig(configFile);
+  if (config.recordGroups === null) return new Set();
+  const r = await exec('getent', ['group', config.recordLocalGroup]);
+  return new Set(r.exitCode === 0 ? (r.stdout.trim().split(':')[3] ?? '').split(',').filter(Boolean) : []);
 }
 
 export function replayCommand(): CommandModule<Global, ReadArgs & { sessionId: string; asciicast?: boolean; speed: number; maxIdle: number; exe?: string }> {
@@ -50,7 +61,7 @@ export function replayCommand(): CommandModule<Global, ReadArgs & { sessionId: s
     handler: async (args) => {
       if (!SESSION_ID.test(args.sessionId)) throw new Error(`not a session id: ${JSON.stringify(args.sessionId)}`);
       if (!(args.speed > 0) || !(args.maxIdle >= 0)) throw new Error('--speed must be above 0 and --max-idle at least 0');
-      const s = (await load(args, args.sessionId)).find((x) => x.sid === args.sessionId);
+      const s = (await load(args, args.sessionId)).sessions.find((x) => x.sid === args.sessionId);
       if (!s) {
         process.stderr.write(`iam-ssh: no session ${args.sessionId} in the journal read\n`);
         process.exitCode = 1;
@@ -70,7 +81,7 @@ export function replayCommand(): CommandModule<Global, ReadArgs & { sessionId: s
   };
 }
 
-export function sessionsCommand(): CommandModule<Global, ReadArgs & { user?: string; json?: boolean; exe?: string }> {
+export function sessionsCommand(configFromEnv: string | undefined): CommandModule<Global, ReadArgs & { user?: string; json?: boolean; exe?: string }> {
   return {
     command: 'sessions',
     describe: 'list recorded sessions: user, IAM user, key, source, start, duration, exit, and what verification found',
@@ -79,7 +90,10 @@ export function sessionsCommand(): CommandModule<Global, ReadArgs & { user?: str
         .option('user', { type: 'string', requiresArg: true, describe: 'only this local user' })
         .option('json', { type: 'boolean', describe: 'one JSON object per line' }) as never,
     handler: async (args) => {
-      const rows = sessionRows(await load(args)).filter((r) => !args.user || r.user === args.user);
+      const { sessions, entries } = await load(args);
+      const unrecorded = unrecordedLogins(entries, sessions, await recordedUsers(args.config ?? configFromEnv));
+      const rows = [...sessionRows(sessions), ...unrecordedRows(unrecorded)].sort((a, b) => (a.start ?? '').localeCompare(b.start ?? ''))
+        .filter((r) => !args.user || r.user === args.user);
       process.stdout.write(args.json ? rows.map((r) => JSON.stringify(r) + '\n').join('') : formatSessions(rows));
     },
   };

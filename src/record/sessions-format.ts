@@ -1,5 +1,5 @@
 /** The rows of `iam-ssh sessions` and their table. Pure. */
-import type { VerifiedSession } from './verify';
+import type { UnrecordedLogin, VerifiedSession } from './verify';
 
 export interface SessionRow {
   sid: string;
@@ -14,8 +14,8 @@ export interface SessionRow {
   command: string | null;
   /** Bytes typed, shown, and (without a terminal) written to stderr, as the end record counts them. */
   bytes: { i: number; o: number; e: number } | null;
-  /** `verified` when nothing was flagged, else `FLAGGED`. */
-  status: 'verified' | 'FLAGGED';
+  /** `verified` when nothing was flagged, else `FLAGGED`; `UNRECORDED`: sshd let a recorded user in and no recording names that login. */
+  status: 'verified' | 'FLAGGED' | 'UNRECORDED';
   flags: string[];
 }
 
@@ -34,6 +34,14 @@ export function sessionRows(sessions: VerifiedSession[]): SessionRow[] {
     bytes: s.end?.bytes ?? null,
     status: s.flags.length === 0 ? 'verified' : 'FLAGGED',
     flags: s.flags,
+  }));
+}
+
+export function unrecordedRows(logins: UnrecordedLogin[]): SessionRow[] {
+  return logins.map((l) => ({
+    sid: '-', user: l.user, iamUser: null, key: l.fp, iamKeyId: null, source: `${l.addr}:${l.port}`,
+    start: new Date(Math.floor(l.realtimeUs / 1000)).toISOString(), durationS: null, exit: null, command: null, bytes: null,
+    status: 'UNRECORDED', flags: [`sshd process ${l.sshdPid} accepted this login of a recorded user, and no recording names it`],
   }));
 }
 

@@ -37,6 +37,8 @@ export interface VerifiedSession {
   sshd: SshdLogin | null;
   /** The IAM key id that `keys` served for the key sshd accepted, when logged. */
   iamKeyId: string | null;
+  /** The start record is the recorder's and sshd vouches for it: `boot/pid` of that sshd process, else null. */
+  sshdClaim: string | null;
 }
 
 const str = (e: JournalEntry, f: string): string | null => (typeof e[f] === 'string' ? (e[f] as string) : null);
@@ -67,16 +69,29 @@ export function verifySessions(entries: readonly JournalEntry[], opts: VerifyOpt
     list.push({ entry: e, record });
     bySid.set(record.sid, list);
   }
-  const sessions = [...bySid].map(([sid, list]) => verifyOne(sid, list, accepted, served, opts));
-  // Two sessions naming the same sshd process: one of them is not what it says.
-  const claims = new Map<string, VerifiedSession[]>();
-  for (const s of sessions) {
-    if (!s.start?.sshdPid) continue;
-    const k = `${s.start.sshdPid}`;
-    claims.set(k, [...(claims.get(k) ?? []), s]);
+  // One connection may carry several sessions (multiplexing, scp beside a shell): each names the same sshd process.
+  return [...bySid].map(([sid, list]) => verifyOne(sid, list, accepted, served, opts)).sort((a, b) => a.realtimeUs - b.realtimeUs);
+}
+
+export interface UnrecordedLogin extends SshdLogin { sshdPid: number; realtimeUs: number }
+
+/**
+ * sshd's logins of `recorded` users for which no session names the sshd process: the recorder
+ * never started (code the user put before it, journald down with RECORD_JOURNAL_DOWN=allow, a
+ * login before the user joined the group).
+ */
+export function unrecordedLogins(entries: readonly JournalEntry[], sessions: readonly VerifiedSession[], recorded: ReadonlySet<string>): UnrecordedLogin[] {
+  const claimed = new Set(sessions.flatMap((s) => (s.sshdClaim ? [s.sshdClaim] : [])));
+  const out: UnrecordedLogin[] = [];
+  for (const e of entries) {
+    const comm = str(e, '_COMM');
+    if ((comm !== 'sshd' && comm !== 'sshd-session') || str(e, '_UID') !== '0') continue;
+    const m = ACCEPTED.exec(str(e, 'MESSAGE') ?? '');
+    const pid = Number(str(e, '_PID'));
+    if (!m || !recorded.has(m[1]!) || claimed.has(`${str(e, '_BOOT_ID')}/${pid}`)) continue;
+    out.push({ user: m[1]!, addr: m[2]!, port: Number(m[3]), keyType: m[4]!, fp: m[5]!, sshdPid: pid, realtimeUs: Number(str(e, '__REALTIME_TIMESTAMP') ?? 0) });
   }
-  for (const [pid, list] of claims) if (list.length > 1) for (const s of list) s.flags.push(`${list.length} sessions claim the same sshd process ${pid}`);
-  return sessions.sort((a, b) => a.realtimeUs - b.realtimeUs);
+  return out;
 }
 
 function verifyOne(sid: string, list: Parsed[], accepted: Map<string, SshdLogin>, served: JournalEntry[], opts: VerifyOptions): VerifiedSession {
@@ -153,7 +168,9 @@ function verifyOne(sid: string, list: Parsed[], accepted: Map<string, SshdLogin>
       }
     }
   }
-  return { sid, start, end, records, realtimeUs: realtime(startP ?? list[0]), flags, forged, sshd, iamKeyId: start ? keyIdOf(start, served) : null };
+  const startFlags = flags.filter((f) => /^start record|sshd|not started by sshd/.test(f));
+  const sshdClaim = start && sshd && startFlags.length === 0 ? `${str(startP!.entry, '_BOOT_ID')}/${start.sshdPid}` : null;
+  return { sid, start, end, records, realtimeUs: realtime(startP ?? list[0]), flags, forged, sshd, iamKeyId: start ? keyIdOf(start, served) : null, sshdClaim };
 }
 
 /** The IAM key id of the last `keys.served` for this user and key, written by another uid than the user's. */

@@ -227,6 +227,19 @@ containerSuite('session recording under a real journald and sshd', () => {
     expect(row.bytes!.o).toBeGreaterThan(50_000_000);
   });
 
+  test("code the user runs before the recorder (bash's ~/.bashrc under sshd) is listed as an UNRECORDED login", async () => {
+    // Debian's bash reads ~/.bashrc when sshd starts it, before the forced command runs.
+    await c.writeFile('/home/alice.smith/.bashrc', '[ -z "$PS1" ] && exec /bin/echo bypassed\n', '0644');
+    try {
+      const r = await ssh('alice.smith', alice, ['echo ran']);
+      expect(r.stdout).toBe('bypassed\n');
+      const row = (await sessions()).filter((x) => x.user === 'alice.smith').at(-1)!;
+      expect(row).toMatchObject({ status: 'UNRECORDED', sid: '-' });
+    } finally {
+      await c.must('rm', ['/home/alice.smith/.bashrc']);
+    }
+  });
+
   test('uninstall removes the block: the user is no longer forced through the recorder', async () => {
     const r = await c.exec(BIN, ['uninstall'], { timeoutMs: 60_000 });
     expect(r.code).toBe(0);

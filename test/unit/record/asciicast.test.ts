@@ -6,7 +6,7 @@ import type { StartRecord } from '../../../src/record/wire';
 const SID = 'c'.repeat(24);
 const euro = Buffer.from('€');
 const session: VerifiedSession = {
-  sid: SID, realtimeUs: 1_700_000_000_500_000, flags: [], forged: 0, sshd: null, iamKeyId: null,
+  sid: SID, realtimeUs: 1_700_000_000_500_000, flags: [], forged: 0, sshd: null, iamKeyId: null, sshdClaim: null,
   start: { k: 'start', v: 1, sid: SID, seq: 0, t: 0, time: 'x', user: 'alice', uid: 1, iamUser: 'Alice', key: null, client: null, tty: true, cmd: null, pid: 2, sshdPid: null, term: 'xterm', cols: 100, rows: 30, data: true } as StartRecord,
   end: { k: 'end', sid: SID, seq: 6, t: 4000, exit: 0, signal: null, reason: 'exited', bytes: { i: 3, o: 9, e: 0 }, gaps: 0 },
   records: [

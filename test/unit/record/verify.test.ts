@@ -3,7 +3,7 @@
  * recorder's process over the recorder's stream; everything else a user can write under the
  * same identifier is flagged and left out.
  */
-import { verifySessions, type JournalEntry } from '../../../src/record/verify';
+import { unrecordedLogins, verifySessions, type JournalEntry } from '../../../src/record/verify';
 import { RECORD_IDENT } from '../../../src/record/wire';
 
 const SID = 'a'.repeat(24);
@@ -60,13 +60,27 @@ test('a forged second start record is flagged', () => {
   expect(one([...genuine(), rec(start({ user: 'bob' }), { _PID: '5000' })]).flags.join()).toMatch(/forged/);
 });
 
-test('a whole forged session: not vouched by sshd, or two sessions claiming one sshd process', () => {
+test('a whole forged session is not vouched by sshd; two genuine sessions of one connection both are', () => {
   const other = 'b'.repeat(24);
-  const fake = [rec(start({ sid: other, pid: 5000 }), { _PID: '5000', _STREAM_ID: 's9' }), rec({ ...end(1, 3), sid: other }, { _PID: '5000', _STREAM_ID: 's9' })];
-  const all = verifySessions([...genuine(), ...fake]);
-  expect(all.every((s) => s.flags.some((f) => /2 sessions claim the same sshd process 100/.test(f)))).toBe(true);
+  const fake = [rec(start({ sid: other, pid: 5000 }), { _PID: '5000', _STREAM_ID: 's9', _EXE: '/usr/bin/systemd-cat' }), rec({ ...end(1, 3), sid: other }, { _PID: '5000', _STREAM_ID: 's9', _EXE: '/usr/bin/systemd-cat' })];
+  const forged = verifySessions([...genuine(), ...fake], { expectedExe: TRUST._EXE }).find((x) => x.sid === other)!;
+  expect(forged.flags.join()).toMatch(/not by \/usr\/local\/bin\/iam-ssh/);
+  expect(forged.sshdClaim).toBeNull();
   const alone = verifySessions([...genuine().filter((e) => e._COMM !== 'sshd'), ...fake]);
-  expect(alone.every((s) => s.flags.some((f) => /Accepted publickey/.test(f)))).toBe(true);
+  expect(alone.every((x) => x.flags.some((f) => /Accepted publickey/.test(f)))).toBe(true);
+  // Multiplexing: a second channel of the same connection, its own recorder process and stream.
+  const second = [rec(start({ sid: other, pid: 4343, tty: false, cmd: 'internal-sftp' }), { _PID: '4343', _STREAM_ID: 's3' }), rec({ ...end(1, 3), sid: other }, { _PID: '4343', _STREAM_ID: 's3' })];
+  expect(verifySessions([...genuine(), ...second], { expectedExe: TRUST._EXE }).map((x) => x.flags)).toEqual([[], []]);
+});
+
+test('logins of recorded users that no trusted recording names are reported', () => {
+  const login2 = sshd({ _PID: '200', MESSAGE: `Accepted publickey for alice from 10.0.0.9 port 6000 ssh2: ED25519 ${FP}` });
+  const bob = sshd({ _PID: '300', MESSAGE: `Accepted publickey for bob from 10.0.0.8 port 1 ssh2: ED25519 ${FP}` });
+  // A forged start naming sshd process 200 does not cover that login.
+  const cover = [rec(start({ sid: 'b'.repeat(24), pid: 5000, sshdPid: 200, client: { addr: '10.0.0.9', port: 6000 } }), { _PID: '5000', _STREAM_ID: 's9', _EXE: '/usr/bin/systemd-cat' })];
+  const entries = [...genuine(), login2, bob, ...cover];
+  const found = unrecordedLogins(entries, verifySessions(entries, { expectedExe: TRUST._EXE }), new Set(['alice']));
+  expect(found).toEqual([expect.objectContaining({ user: 'alice', sshdPid: 200, port: 6000 })]);
 });
 
 test('a start record whose pid is not the writer\'s, or whose exe is not the recorder, is flagged', () => {
