@@ -20,10 +20,12 @@ export interface Logger {
 export function stderrLogger(cmd: string, write?: (line: string, level: Level) => void, journalMode: 'auto' | 'always' | 'login' = 'auto'): Logger {
   let journal: JournalStream | null = null;
   if (!write) {
-    // 'login': a socket on stderr is sshd's own journal stream (socket-activated `sshd -i -e`,
-    // as on Flatcar), where our lines would carry sshd's identifier: they go to ours instead.
-    const discarded = stderrIsDiscarded() || (journalMode === 'login' && stderrIsSocket());
-    const stream = discarded || journalMode === 'always' ? (journal = new JournalStream()) : null;
+    const discarded = stderrIsDiscarded();
+    // 'login': a socket on stderr may be sshd's own journal stream (socket-activated `sshd -i -e`,
+    // as on Flatcar), where the lines carry sshd's identifier: they go to ours as well. (It may
+    // as well be a pipe Node made, so stderr keeps them too.)
+    const toJournal = discarded || journalMode === 'always' || (journalMode === 'login' && stderrIsSocket());
+    const stream = toJournal ? (journal = new JournalStream()) : null;
     write = (line, level) => {
       stream?.write(line.trimEnd(), PRIORITY[level]);
       if (!discarded) process.stderr.write(line);
