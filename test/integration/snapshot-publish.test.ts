@@ -15,6 +15,8 @@ import { verifyBody, verifyManifestObject } from '../../src/snapshot/verify';
 import { parseTrustRoot } from '../../src/snapshot/signature';
 import type { Logger } from '../../src/util/log';
 
+// Generous: the suite runs many processes and a busy CI machine slows each one.
+jest.setTimeout(300_000);
 const BUCKET = 'fleet-access';
 const URL = `s3://${BUCKET}/prod/access.json`;
 const lines: { event: string; fields: Record<string, unknown> }[] = [];

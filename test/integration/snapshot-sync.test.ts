@@ -4,7 +4,7 @@
  * the keys cache filled for `keys`, and each attack on the bucket refused with nothing changed.
  * The tests run in order: each publishes, attacks or syncs, and checks the host.
  */
-import { AddUserToGroupCommand, CreateUserCommand, UploadSSHPublicKeyCommand } from '@aws-sdk/client-iam';
+import { AddUserToGroupCommand, CreateUserCommand, RemoveUserFromGroupCommand, UploadSSHPublicKeyCommand } from '@aws-sdk/client-iam';
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../helpers/sync-env';
 import { rootSuite } from '../helpers/namespace';
 import { events } from '../helpers/run';
@@ -15,6 +15,8 @@ import { defaults, type Config } from '../../src/config/config';
 import { createPublishDeps, publishSnapshot, type PublishOutcome } from '../../src/publish/publish';
 import type { Logger } from '../../src/util/log';
 
+// Generous: the suite runs many processes and a busy CI machine slows each one.
+jest.setTimeout(300_000);
 const BUCKET = 'fleet-access';
 const KEY = 'prod/access.json';
 const URL = `s3://${BUCKET}/${KEY}`;
@@ -216,5 +218,34 @@ rootSuite('sync from the signed access snapshot', () => {
     expect(events(r.stderr, 'sync.snapshot_refused')[0]).toMatchObject({ fallback: 'iam' });
     expect(env.proxy.counts.GetGroup).toBe(2);
     expect(events(r.stderr, 'sync.done')[0]).not.toHaveProperty('source');
+  });
+
+  test('KEYS_MODE=file: the key files are written from the snapshot, with no IAM call', async () => {
+    await env.config({ ...settings, KEYS_MODE: 'file' });
+    const extra = generateSshKey('ed25519');
+    await iam(new UploadSSHPublicKeyCommand({ UserName: 'bob', SSHPublicKeyBody: extra.line }));
+    await publish();
+    env.proxy.resetCounts();
+    const r = await env.sync();
+    expect(r.code).toBe(0);
+    expect(events(r.stderr, 'sync.done')[0]).toMatchObject({ source: 'snapshot', keys: { mode: 'file', failed: 0 } });
+    expect(env.proxy.counts).toEqual({ 'S3.GET': 2 });
+    const bob = (await env.ns.readFile('/etc/ssh/iam-ssh/authorized_keys/bob')).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(bob).toHaveLength(2);
+    expect(bob).toContain(extra.line);
+  });
+
+  test('iam-ssh publish from the executable: exit 0, then 3 when MAX_REMOVALS refuses, writing nothing', async () => {
+    const conf = [`AWS_ENDPOINT_URL="${env.proxy.url}"`, 'IAM_AUTHORIZED_GROUPS="ssh-users"', 'SUDOERS_GROUPS="ssh-admins"', `SNAPSHOT_URL="${URL}"`, `SNAPSHOT_KMS_KEY="${signing.arn}"`, 'MAX_REMOVALS="0"'].join('\n') + '\n';
+    await env.ns.writeFile('/etc/iam-ssh-publisher.conf', conf, '0600');
+    const ok = await env.ns.exec(BIN_IN_NS, ['publish', '--config', '/etc/iam-ssh-publisher.conf'], { env: AWS_ENV, timeoutMs: 60_000 });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^(published serial \d+|unchanged: serial \d+ stands) \(5 users\)/);
+    await iam(new RemoveUserFromGroupCommand({ GroupName: 'ssh-users', UserName: 'dave' }));
+    const before = await getObject(env.moto.url, BUCKET, KEY);
+    const refused = await env.ns.exec(BIN_IN_NS, ['publish', '--config', '/etc/iam-ssh-publisher.conf'], { env: AWS_ENV, timeoutMs: 60_000 });
+    expect(refused.code).toBe(3);
+    expect(events(refused.stderr, 'publish.refused')[0]).toMatchObject({ removed: ['dave'] });
+    expect(await getObject(env.moto.url, BUCKET, KEY)).toEqual(before);
   });
 });
