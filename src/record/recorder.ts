@@ -88,21 +88,35 @@ export async function runRecord(o: RecordOptions): Promise<number> {
 
 interface Outcome { exit: number | null; signal: string | null; reason: string }
 
-/** Signals that end a session (sshd's hangup on disconnect): passed on, so the end is still recorded. */
-function forwardSignals(child: ChildProcess): () => void {
+/**
+ * Signals that end a session (sshd's hangup when the client goes away): passed on, so the end is
+ * still recorded, and remembered, so that the end says who ended it.
+ */
+function forwardSignals(child: ChildProcess): { stop: () => void; received: Set<string> } {
+  const received = new Set<string>();
   const handlers = (['SIGHUP', 'SIGTERM', 'SIGINT'] as const).map((sig) => {
-    const h = () => child.kill(sig);
+    const h = () => {
+      received.add(sig);
+      child.kill(sig);
+      // script outlives a hangup of its own terminal while its shell runs on: end it, then for sure.
+      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGTERM'), 2000).unref();
+      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 7000).unref();
+    };
     process.on(sig, h);
     return [sig, h] as const;
   });
-  return () => handlers.forEach(([sig, h]) => process.off(sig, h));
+  return { stop: () => handlers.forEach(([sig, h]) => process.off(sig, h)), received };
 }
 
-function childEnded(child: ChildProcess, what: string): Promise<Outcome> {
+function childEnded(child: ChildProcess, what: string, forwarded: Set<string> = new Set()): Promise<Outcome> {
   return new Promise((resolve) => {
     child.on('error', (e) => resolve({ exit: 127, signal: null, reason: `${what} could not start: ${e.message}` }));
-    child.on('exit', (code, signal) =>
-      resolve(signal ? { exit: 128 + (osConstants.signals[signal] ?? 0), signal, reason: `${what} was killed by ${signal}` } : { exit: code ?? 1, signal: null, reason: 'exited' }));
+    child.on('exit', (code, signal) => {
+      if (!signal) return resolve({ exit: code ?? 1, signal: null, reason: forwarded.size ? `ended on ${[...forwarded].join(', ')} from sshd` : 'exited' });
+      const exit = 128 + (osConstants.signals[signal] ?? 0);
+      // After sshd's hangup (a disconnect) the end of script is the session's end, however it came.
+      resolve({ exit, signal, reason: forwarded.size ? `ended on ${[...forwarded].join(', ')} from sshd (${what} killed by ${signal})` : `${what} was killed by ${signal}` });
+    });
   });
 }
 
@@ -121,12 +135,12 @@ async function runOnTerminal(writer: RecordWriter | null, shell: string, origina
   const open = (p: string) => new Socket({ fd: openSync(p, fsc.O_RDONLY | fsc.O_NONBLOCK), readable: true, writable: false });
   const logs = { i: open(fifo.i), o: open(fifo.o) };
   const child = spawn(program, ['-q', '-f', '-e', '--log-in', fifo.i, '--log-out', fifo.o, '-c', command], { stdio: 'inherit', env });
-  const unforward = forwardSignals(child);
-  const ended = childEnded(child, 'script');
+  const signals = forwardSignals(child);
+  const ended = childEnded(child, 'script', signals.received);
   const drained = (['i', 'o'] as const).map((s) => relayLog(logs[s], s, writer));
   void removeOnceOpened(dir, child.pid, Object.values(fifo));
   const outcome = await ended;
-  unforward();
+  signals.stop();
   // script closes its logs as it exits; a reader that never sees their end must not hang the session.
   await Promise.race([Promise.all(drained), new Promise((r) => setTimeout(r, 1000))]);
   logs.i.destroy();
@@ -171,8 +185,8 @@ async function removeOnceOpened(dir: string, pid: number | undefined, paths: str
 async function runOnPipes(writer: RecordWriter | null, recordData: boolean, shell: string, command: string | null, env: NodeJS.ProcessEnv): Promise<Outcome> {
   // sshd without a command and without a terminal runs the login shell on pipes: so do we.
   const child = spawn(shell, command === null ? ['-l'] : ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], env });
-  const unforward = forwardSignals(child);
-  const ended = childEnded(child, 'the command');
+  const signals = forwardSignals(child);
+  const ended = childEnded(child, 'the command', signals.received);
   const count = (stream: Stream) => (d: Buffer) => {
     if (!writer) return;
     if (recordData) writer.data(stream, d);
@@ -189,7 +203,7 @@ async function runOnPipes(writer: RecordWriter | null, recordData: boolean, shel
   const closed = new Promise<void>((r) => child.on('close', () => r()));
   const outcome = await ended;
   await closed;
-  unforward();
+  signals.stop();
   process.stdin.unpipe(child.stdin!);
   process.stdin.pause();
   process.stdin.destroy();

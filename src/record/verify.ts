@@ -153,7 +153,8 @@ function verifyOne(sid: string, list: Parsed[], accepted: Map<string, SshdLogin>
     flags.push(`${gaps.length} gap(s): ${lost} bytes not recorded while the journal was slow`);
   }
   if (start && !end) flags.push('no end record: the recorder was killed or the host stopped (the session itself ended with it)');
-  if (end && end.signal) flags.push(`session ended: ${end.reason}`);
+  // A disconnect ends script through the recorder ("ended on SIGHUP from sshd"); a kill from elsewhere does not.
+  if (end && /^script was killed/.test(end.reason)) flags.push(`session ended: ${end.reason}`);
 
   let sshd: SshdLogin | null = null;
   if (start) {

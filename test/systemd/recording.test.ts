@@ -182,6 +182,21 @@ containerSuite('session recording under a real journald and sshd', () => {
     expect(row.flags.join('\n')).toMatch(/script was killed by SIGKILL/);
   });
 
+  test('a client that goes away ends the session without a flag', async () => {
+    const before = new Set((await sessions()).map((x) => x.sid));
+    const p = spawn('ssh', [...sshArgs(alice, ['-tt']), 'alice.smith@127.0.0.1'], { env: { PATH: process.env.PATH, HOME: keyDir }, stdio: ['pipe', 'ignore', 'ignore'] });
+    p.stdin.write('sleep 60\n');
+    await sleep(3000);
+    p.kill('SIGKILL');
+    let row: Row | undefined;
+    for (let i = 0; i < 30 && (row?.exit ?? null) === null; i++) {
+      await sleep(500);
+      row = await latest('alice.smith', (x) => x.command === 'login shell' && !before.has(x.sid));
+    }
+    expect(row?.exit).not.toBeNull();
+    expect(row!.flags).toEqual([]);
+  }, 120_000);
+
   test('records forged with the recorder identifier are flagged by replay and left out', async () => {
     const target = (await latest('alice.smith', (x) => x.command === 'login shell' && x.status === 'verified'))
       ?? (await sessions()).find((x) => x.user === 'alice.smith' && x.status === 'verified')!;

@@ -106,6 +106,10 @@ test('missing records, a missing end, time going backwards, a killed script: eac
   expect(one([sshd(), rec(start()), rec(end(1, 6, { exit: 137, signal: 'SIGKILL', reason: 'script was killed by SIGKILL' }))]).flags.join()).toMatch(/script was killed/);
 });
 
+test('a session ended by a hangup from sshd (the client went away) is not flagged', () => {
+  expect(one([...genuine().slice(0, 4), rec(end(2, 12, { exit: 129, signal: 'SIGHUP', reason: 'ended on SIGHUP from sshd' }))]).flags).toEqual([]);
+});
+
 test('a gap record is reported with the bytes lost', () => {
   const s = one([sshd(), rec(start()), rec({ k: 'gap', sid: SID, seq: 1, t: 3, lost: { i: 0, o: 9000, e: 0 } }), rec(end(2, 6))]);
   expect(s.flags).toEqual(['1 gap(s): 9000 bytes not recorded while the journal was slow']);
