@@ -16,6 +16,7 @@ export const PURE_MODULES = [
   'src/doctor/checks-aws.ts',
   'src/doctor/checks-chain.ts',
   'src/doctor/checks-legacy.ts',
+  'src/doctor/checks-snapshot.ts',
   'src/doctor/checks-logs.ts',
   'src/doctor/checks-sync.ts',
   'src/doctor/checks.ts',

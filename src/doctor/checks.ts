@@ -9,6 +9,7 @@ import { type CheckResult, type DoctorFacts, type PathFact, type SshdSettings, t
 import { AWS_CHECKS } from './checks-aws';
 import { checkJournaldCap, checkLogSpace } from './checks-logs';
 import { syncChecks } from './checks-sync';
+import { snapshotChecks } from './checks-snapshot';
 import { legacyChecks } from './checks-legacy';
 import { chainChecks } from './checks-chain';
 import { COMMAND_USER } from '../platform/sshd-config';
@@ -217,6 +218,7 @@ export const CHECKS: Check[] = [
   { id: 'state-dir', run: checkStateDir },
   { id: 'cache-dir', run: checkCacheDir },
   ...syncChecks,
+  ...snapshotChecks,
   { id: 'log-space', run: checkLogSpace },
   { id: 'journald-cap', run: checkJournaldCap },
   ...legacyChecks,

@@ -9,6 +9,8 @@ import { resolveForReport } from '../config/resolve';
 import { DEFAULT_CONFIG, LEGACY_CONFIG } from '../config/load';
 import { exec } from '../platform/exec';
 import { readLastSync } from '../state/last-sync';
+import { readSnapshotState } from '../state/snapshot-state';
+import { readTrustRoot } from '../snapshot/fetch';
 import { formatChainCommand } from '../config/values';
 import { readLogs } from './gather-logs';
 import { configStat, pathChain, readHostKeys, readLegacy, readSchedule, readSshd, readUser, statPath } from './gather-host';
@@ -70,6 +72,7 @@ async function gatherFacts(config: Config, configError: string | null, explicitF
     schedule: await readSchedule(exec),
     legacy: readLegacy(config.stateDir),
     lastSync: readLastSync(config.stateDir),
+    ...(config.snapshotUrl ? { snapshot: { url: config.snapshotUrl, maxAgeMs: config.snapshotMaxAgeMs, state: readSnapshotState(config.stateDir), publicKeyError: trustRootError(config.snapshotPublicKey) } } : {}),
     syncIntervalMs: SYNC_INTERVAL_MS,
     logs: readLogs(),
     aws: null,
@@ -101,4 +104,13 @@ export function doctorCommand(configFromEnv: string | undefined): CommandModule<
       process.exitCode = await runDoctor({ configFile: args.config ?? configFromEnv, json: args.json });
     },
   };
+}
+
+function trustRootError(path: string | null): string | null {
+  try {
+    readTrustRoot(path);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }

@@ -3,6 +3,7 @@
  * ./gather-aws.ts) and judged by pure check functions. Plain data, so that every
  * check can be tested from a table of facts.
  */
+import type { SnapshotState } from '../state/snapshot-state';
 import type { LastSync } from '../state/last-sync';
 import type { LegacyScan } from '../install/legacy-text';
 
@@ -101,6 +102,8 @@ export interface DoctorFacts {
   /** What aws-ec2-ssh left on the host, as install scans it (install/legacy.ts). */
   legacy: LegacyScan;
   lastSync: LastSync | 'absent' | 'invalid';
+  /** SNAPSHOT_URL: what this host accepted last, and whether the pinned key loads; absent when not set. */
+  snapshot?: { url: string; maxAgeMs: number; state: SnapshotState | null; publicKeyError: string | null };
   /** How often the timer runs sync; a last run older than 3 intervals is stale. */
   syncIntervalMs: number;
   logs: LogsFact;
