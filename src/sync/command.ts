@@ -91,8 +91,8 @@ function planSettings(c: Config): PlanSettings {
     localGroups: c.localGroups, groupMap: c.groupMap, sudoLocalGroup: c.sudoLocalGroup, sudoRule: c.sudoRule,
     uidMode: c.uidMode, uidMin: c.uidMin, uidMax: c.uidMax, maxRemovals: c.maxRemovals, removeHome: c.removeHome,
     adoptedNames: c.adoptedNames, userdelArgsRemove: c.userdelArgsRemove,
-  };
     recordGroups: c.recordGroups, recordLocalGroup: c.recordLocalGroup,
+  };
 }
 
 async function syncLocked(config: Config, opts: SyncOptions, log: Logger): Promise<number> {
