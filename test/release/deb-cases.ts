@@ -9,7 +9,8 @@ import type { Release } from './artifacts';
 
 // Every file under /etc with its content hash; every path under /usr with its type and mode, and
 // a file's size (a directory's size on the overlay is no fact about its content).
-const SNAPSHOT = 'find /etc -type f -print0 | sort -z | xargs -0 sha256sum; find /usr \\( -type f -printf "%p f %m %s\\n" \\) -o -printf "%p %y %m\\n" | sort';
+// The shadow tools' backups (/etc/passwd- and the like) change with every user added or removed.
+const SNAPSHOT = 'find /etc -type f ! -name "*-" -print0 | sort -z | xargs -0 sha256sum; find /usr \\( -type f -printf "%p f %m %s\\n" \\) -o -printf "%p %y %m\\n" | sort';
 const lines = (text: string) => new Set(text.split('\n').filter(Boolean));
 const minus = (a: Set<string>, b: Set<string>) => [...a].filter((l) => !b.has(l));
 
