@@ -127,7 +127,13 @@ export async function lookupKeys(user: string, fingerprint: string | undefined, 
     watcher?.close();
   }
   function serveSnapshotEntry(entry: KeysCacheEntry | null): void {
-    if (entry?.snapshotSerial !== undefined) return serve(entry, 'snapshot');
+    if (entry?.snapshotSerial !== undefined) {
+      // A stopped publisher (or a bucket writer holding snapshots back) freezes access: logins
+      // go on no longer than an IAM outage would let a stale answer serve.
+      if (now() - entry.fetchedAt <= config.snapshotMaxAgeMs + config.keysMaxStaleMs) return serve(entry, 'snapshot');
+      log.log('error', 'keys.failed_closed', { user, reason: 'the keys cache entry of the access snapshot is older than SNAPSHOT_MAX_AGE + KEYS_MAX_STALE: sync has accepted no snapshot since', durationMs: now() - started });
+      return;
+    }
     // An entry of an IAM read (before the snapshot, or SNAPSHOT_FALLBACK=iam) serves only while usable.
     if (entry && freshness(entry, now(), config.keysCacheTtlMs, config.keysMaxStaleMs) !== 'expired') return serve(entry, 'stale');
     log.log('error', 'keys.failed_closed', { user, reason: 'no keys cache entry from the access snapshot (SNAPSHOT_URL is set: keys makes no IAM call)', durationMs: now() - started });

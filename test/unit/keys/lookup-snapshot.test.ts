@@ -1,7 +1,8 @@
 /**
- * The keys lookup with SNAPSHOT_URL: the entry sync wrote from the snapshot is served whatever
- * its age (source snapshot, with the serial); without one, keys fails closed and never builds an
- * IAM client.
+ * The keys lookup with SNAPSHOT_URL: the entry sync wrote from the snapshot is served (source
+ * snapshot, with the serial) while younger than SNAPSHOT_MAX_AGE + KEYS_MAX_STALE: a publisher
+ * that stops, or a bucket writer holding back new snapshots, freezes logins no longer than an IAM
+ * outage would. Without an entry keys fails closed and never builds an IAM client.
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,12 +47,20 @@ async function run() {
   return { out: out.join(''), events, iamBuilt };
 }
 
-test("an entry from the snapshot is served, however old, as source snapshot with its serial", async () => {
-  writeFileSync(join(config.cacheDir, 'keys', 'alice.json'), JSON.stringify(entry({ fetchedAt: Date.now() - 30 * 86_400_000, snapshotSerial: 1_796_000_000 })));
+test('an entry from the snapshot is served as source snapshot with its serial while younger than SNAPSHOT_MAX_AGE + KEYS_MAX_STALE, then fails closed', async () => {
+  const limit = config.snapshotMaxAgeMs + config.keysMaxStaleMs;
+  writeFileSync(join(config.cacheDir, 'keys', 'alice.json'), JSON.stringify(entry({ fetchedAt: Date.now() - limit + 60_000, snapshotSerial: 1_796_000_000 })));
   const r = await run();
   expect(r.out).toBe(`${keyA}\n`);
   expect(r.events.find((e) => e.event === 'keys.served')!.fields).toMatchObject({ source: 'snapshot', serial: 1_796_000_000, calls: {} });
   expect(r.iamBuilt).toBe(0);
+
+  writeFileSync(join(config.cacheDir, 'keys', 'alice.json'), JSON.stringify(entry({ fetchedAt: Date.now() - limit - 60_000, snapshotSerial: 1_796_000_000 })));
+  const old = await run();
+  expect(old.out).toBe('');
+  expect(old.events.map((e) => e.event)).toEqual(['keys.failed_closed']);
+  expect(old.events[0]!.fields.reason).toMatch(/SNAPSHOT_MAX_AGE \+ KEYS_MAX_STALE/);
+  expect(old.iamBuilt).toBe(0);
 });
 
 test('no entry: fails closed without building an IAM client', async () => {
