@@ -75,8 +75,8 @@ rootSuite('doctor on a real host set-up', () => {
     expect((await env.sync()).code).toBe(0);
     const r = await doctor();
     const notOk = Object.values(r.checks).filter((c) => c.status !== 'ok');
-    // Skipped because not configured here: KEYS_CHAIN_COMMAND and SSM_CONFIG_PATH; no journald runs here.
-    expect(notOk.map((c) => [c.id, c.status]).sort()).toEqual([['journald-cap', 'skip'], ['keys-chain', 'skip'], ['ssm', 'skip']]);
+    // Skipped because not configured here: SNAPSHOT_URL, KEYS_CHAIN_COMMAND and SSM_CONFIG_PATH; no journald runs here.
+    expect(notOk.map((c) => [c.id, c.status]).sort()).toEqual([['access-snapshot', 'skip'], ['journald-cap', 'skip'], ['keys-chain', 'skip'], ['ssm', 'skip']]);
     expect(r.code).toBe(0);
     expect(r.checks['sync-schedule']!.summary).toMatch(/cron runs sync/);
     expect(r.checks['last-sync']!.summary).toMatch(/succeeded/);
