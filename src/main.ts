@@ -1,12 +1,12 @@
 /**
- * Entry point of the single executable and composition root of the login path: `keys` and
- * `notify-login` run from this small bundle; everything else is in the full bundle
- * (./full.ts), loaded only when needed.
+ * Entry point of the single executable and composition root of the login path: `keys`,
+ * `notify-login` and `record` run from this small bundle; everything else is in the full bundle
+ * (./full.ts), loaded only when needed. notify-login and record are imported when they run, so
+ * that a keys cache hit never loads node:http, node:https, node:tty or node:child_process (each
+ * costs milliseconds of start-up).
  */
 import { parseLoginArgv } from './keys/login-argv';
 import { runKeys } from './keys/command';
-import { runNotifyLogin } from './notify/command';
-import { recordSession } from './record/recorder';
 import { loadFull } from './load-full';
 import type { IamFactory } from './aws/iam';
 import { stderrLogger } from './util/log';
@@ -43,11 +43,13 @@ async function run(argv: string[]): Promise<number> {
   }
   // pam_exec runs `iam-ssh [--config FILE] notify-login` in every login: no yargs either.
   if (argv.at(-1) === 'notify-login' && (argv.length === 1 || (argv.length === 3 && argv[0] === '--config'))) {
+    const { runNotifyLogin } = await import('./notify/command');
     await runNotifyLogin(process.env, argv.length === 3 ? argv[1] : configFromEnv);
     return 0;
   }
   // sshd's ForceCommand for the recorded group, at every session start: no yargs either.
   if (argv.at(-1) === 'record' && (argv.length === 1 || (argv.length === 3 && argv[0] === '--config'))) {
+    const { recordSession } = await import('./record/recorder');
     return recordSession(argv.length === 3 ? argv[1] : configFromEnv);
   }
   const { main } = await loadFull();

@@ -5,7 +5,7 @@
  * 60 s and are checked by its own signature logic). Here they are bounded in size, printed only
  * when the command exits 0 (sshd's own rule for its command), and logged with their fingerprints.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatChainCommand, type ChainCommand } from '../config/values';
@@ -173,6 +173,8 @@ export function startChain(cmd: ChainCommand, o: ChainOptions): ChainRun | null 
       resolve(r);
     };
     try {
+      // Loaded here, not at start-up: only hosts with KEYS_CHAIN_COMMAND pay for node:child_process.
+      const { spawn } = process.getBuiltinModule('node:child_process');
       child = spawn(cmd.program, argv!, { cwd: '/', env: { PATH: SYSTEM_PATH, [CHAINED_ENV]: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     } catch (e) {
       done({ error: errText(e) });
