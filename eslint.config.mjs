@@ -56,6 +56,7 @@ export const PURE_MODULES = [
   'src/sync/uid.ts',
   'src/sync/useradd-args.ts',
   'src/util/pool.ts',
+  'src/util/sha256.ts',
   'src/util/ssh-key.ts',
   'src/util/validators.ts',
   'src/version.ts',

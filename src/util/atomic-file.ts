@@ -1,10 +1,10 @@
 /** Atomic file replacement: readers see the old file or the new one, never a torn write. */
 import { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, fchmodSync, fchownSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 
 /** `owner`: give the file to this uid/gid before it appears under its name (root writing for another user). */
 export function writeFileAtomic(path: string, data: string | Buffer, mode: number, owner?: { uid: number; gid: number }): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  // node:crypto is loaded on the first write, not at start-up: a keys cache hit writes nothing.
+  const tmp = `${path}.tmp-${process.pid}-${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}`;
   // 'wx' refuses to follow a planted symlink at the temporary name.
   const fd = openSync(tmp, 'wx', mode);
   try {

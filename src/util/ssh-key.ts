@@ -6,7 +6,7 @@
  * So a body is accepted only when it is exactly one `type base64 [comment]` line whose
  * base64 decodes to a well-formed wire-format key of that same type.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from './sha256';
 
 const KEY_TYPES = [
   'ssh-ed25519',
@@ -97,7 +97,7 @@ function checkBlob(type: KeyType, blob: Buffer): void {
 }
 
 export function fingerprintOf(blob: Buffer): string {
-  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+  return 'SHA256:' + Buffer.from(sha256(blob)).toString('base64').replace(/=+$/, '');
 }
 
 /** Parses one public key line, as an IAM key body, into a canonical key or a reason to drop it. */
