@@ -54,7 +54,9 @@ export type Unsequenced<R> = R extends SessionRecord ? Omit<R, 'seq'> : never;
 export function encodeData(buf: Uint8Array): { d: string } | { b: string } {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const text = b.toString('utf8');
-  if (Buffer.byteLength(text) === b.length && JSON.stringify(text).length <= b.length * 1.5 + 2) return { d: text };
+  // Text only if it encodes back to the same bytes: a cut or invalid sequence decodes to U+FFFD,
+  // whose three bytes can even match the length of what they replaced.
+  if (Buffer.from(text, 'utf8').equals(b) && JSON.stringify(text).length <= b.length * 1.5 + 2) return { d: text };
   return { b: b.toString('base64') };
 }
 

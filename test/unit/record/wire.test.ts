@@ -13,6 +13,13 @@ test('chunks are at most CHUNK_BYTES, join back to the input, and cut between UT
   for (const p of splitChunks(text, 7)) expect(Buffer.from(Buffer.from(p).toString('utf8'))).toEqual(Buffer.from(p));
 });
 
+test('a cut 4-byte sequence as long as the U+FFFD it decodes to goes base64 and survives', () => {
+  const bytes = Uint8Array.from([0xf0, 0x90, 0x80]);
+  expect(encodeData(bytes)).toEqual({ b: Buffer.from(bytes).toString('base64') });
+  const r = { k: 'o', sid: 'a'.repeat(24), seq: 1, t: 1, ...encodeData(bytes) } as DataRecord;
+  expect(decodeData(parseRecord(JSON.stringify(r)) as DataRecord)).toEqual(Buffer.from(bytes));
+});
+
 test('any bytes survive encoding; text stays readable, binary goes base64', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
     const r = { k: 'o', sid: 'a'.repeat(24), seq: 1, t: 1, ...encodeData(bytes) } as DataRecord;
