@@ -4,10 +4,11 @@
 // key per run, so the whole body is fetched, verified, planned and the keys cache rewritten).
 // Wall time, the AWS calls seen at the proxy, peak RSS (GNU time). Run as root:
 // node scripts/run-ts.mjs scripts/bench-snapshot.ts. Not a test.
-import { CreateGroupCommand, CreateUserCommand, AddUserToGroupCommand, UploadSSHPublicKeyCommand } from '@aws-sdk/client-iam';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UploadSSHPublicKeyCommand } from '@aws-sdk/client-iam';
+import { seedBenchUsers } from './bench-iam-users';
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../test/helpers/sync-env';
 import { makeClientKey, prepareCommandUser } from '../test/helpers/sshd';
 import { createBucket, createSigningKey } from '../test/helpers/snapshot';
@@ -31,14 +32,7 @@ async function main(): Promise<void> {
   try {
     const key = await makeClientKey(keyDir, 'bench');
     const iam = env.moto.iam();
-    const groups = Array.from({ length: GROUPS }, (_, i) => `bench-group-${i}`);
-    for (const g of groups) await iam.send(new CreateGroupCommand({ GroupName: g }));
-    for (let i = 0; i < USERS; i++) {
-      const name = `Bench.User${i}`;
-      await iam.send(new CreateUserCommand({ UserName: name }));
-      await iam.send(new AddUserToGroupCommand({ GroupName: groups[i % GROUPS]!, UserName: name }));
-      await iam.send(new UploadSSHPublicKeyCommand({ UserName: name, SSHPublicKeyBody: key.publicLine }));
-    }
+    const groups = await seedBenchUsers(iam, USERS, GROUPS, key.publicLine);
     await createBucket(env.moto.url, 'bench-fleet-access');
     const signing = await createSigningKey(env.moto.url);
     process.env.AWS_ACCESS_KEY_ID = AWS_ENV.AWS_ACCESS_KEY_ID;

@@ -3,10 +3,10 @@
 // mode, then with KEYS_MODE=file and with KEYS_PREFETCH=yes. Wall time, the IAM calls seen at
 // the proxy, peak RSS (GNU time) and the account commands each run made (a tripwire on the
 // account tools). Run by `npm run bench`; not a test.
-import { CreateGroupCommand, CreateUserCommand, AddUserToGroupCommand, UploadSSHPublicKeyCommand } from '@aws-sdk/client-iam';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seedBenchUsers } from './bench-iam-users';
 import { SyncEnv, BIN_IN_NS, AWS_ENV } from '../test/helpers/sync-env';
 import { makeClientKey, prepareCommandUser } from '../test/helpers/sshd';
 import { installAccountTripwire, takeAccountCommands } from '../test/helpers/account-tripwire';
@@ -29,14 +29,7 @@ async function main(): Promise<void> {
   try {
     const key = await makeClientKey(keyDir, 'bench');
     const iam = env.moto.iam();
-    const groups = Array.from({ length: GROUPS }, (_, i) => `bench-group-${i}`);
-    for (const g of groups) await iam.send(new CreateGroupCommand({ GroupName: g }));
-    for (let i = 0; i < USERS; i++) {
-      const name = `Bench.User${i}`;
-      await iam.send(new CreateUserCommand({ UserName: name }));
-      await iam.send(new AddUserToGroupCommand({ GroupName: groups[i % GROUPS]!, UserName: name }));
-      await iam.send(new UploadSSHPublicKeyCommand({ UserName: name, SSHPublicKeyBody: key.publicLine }));
-    }
+    const groups = await seedBenchUsers(iam, USERS, GROUPS, key.publicLine);
     iam.destroy();
     await prepareCommandUser(env.ns);
     const base = { IAM_AUTHORIZED_GROUPS: groups.join(','), SUDOERS_GROUPS: groups[0]!, MAX_REMOVALS: '10', ...(await installAccountTripwire(env.ns)) };
